@@ -347,47 +347,41 @@ class Store:
             If the key was used before for different answers.
         """
         cleaned = instrument.clean_answers(answers)
-        row = self._response_row(instrument, cleaned, wave, idempotency_key, submitted_at, source)
-        results = self.add_responses(instrument, [row])
-        return results[0]
-
-    def _response_row(
-        self,
-        instrument: Instrument,
-        cleaned: Mapping[str, Any],
-        wave: str,
-        idempotency_key: str | None,
-        submitted_at: datetime | None,
-        source: str,
-    ) -> dict[str, Any]:
-        if not isinstance(wave, str) or not wave.strip():
-            raise StoreError(f"A survey wave is required (for example '2016-12'), got {wave!r}")
-        return {
-            "respondent_id": uuid.uuid4().hex,
-            "instrument_id": instrument.id,
-            "instrument_version": instrument.version,
-            "wave": wave.strip(),
-            "submitted_at": _naive_utc(submitted_at or _now()),
-            "idempotency_key": idempotency_key or uuid.uuid4().hex,
+        row = {
+            "answers": cleaned,
+            "wave": wave,
+            "idempotency_key": idempotency_key,
+            "submitted_at": submitted_at,
             "source": source,
-            "answers": json.dumps(dict(cleaned), sort_keys=True),
         }
+        return self.add_responses(instrument, [row])[0]
 
     def add_responses(
         self, instrument: Instrument, rows: Iterable[Mapping[str, Any]]
     ) -> list[SubmitResult]:
-        """Store already-validated response rows in one transaction.
+        """Store validated responses in one transaction.
 
-        Each row holds ``wave``, ``submitted_at``, ``idempotency_key``, ``source`` and
-        ``answers`` (cleaned answers, as a JSON string). Rows whose key is already stored with
-        the same answers are skipped; a key reused for different answers aborts the whole batch.
+        Parameters
+        ----------
+        instrument : Instrument
+            The instrument answered; stored alongside if new.
+        rows : iterable of mapping
+            Each with ``answers`` (answers already passed through
+            :meth:`Instrument.clean_answers`), ``wave`` and optionally ``idempotency_key``,
+            ``submitted_at`` and ``source``.
 
         Returns
         -------
         list of SubmitResult
-            One per row, in order.
+            One per row, in order. A row whose key is already stored with the same answers is
+            skipped (``created=False``); a key reused for different answers aborts the batch.
+
+        Raises
+        ------
+        StoreError
+            If a wave is blank, a key repeats within the batch or clashes with a stored response.
         """
-        rows = [dict(r) for r in rows]
+        rows = [_response_row(instrument, r) for r in rows]
         keys = [r["idempotency_key"] for r in rows]
         if len(set(keys)) != len(keys):
             seen: set[str] = set()
@@ -562,6 +556,22 @@ class Store:
         """Whether any analyst login exists."""
         with self._engine.connect() as conn:
             return bool(conn.execute(sa.select(sa.func.count()).select_from(_analysts)).scalar_one())
+
+
+def _response_row(instrument: Instrument, row: Mapping[str, Any]) -> dict[str, Any]:
+    wave = row.get("wave")
+    if not isinstance(wave, str) or not wave.strip():
+        raise StoreError(f"A survey wave is required (for example '2016-12'), got {wave!r}")
+    return {
+        "respondent_id": uuid.uuid4().hex,
+        "instrument_id": instrument.id,
+        "instrument_version": instrument.version,
+        "wave": wave.strip(),
+        "submitted_at": _naive_utc(row.get("submitted_at") or _now()),
+        "idempotency_key": row.get("idempotency_key") or uuid.uuid4().hex,
+        "source": row.get("source") or "form",
+        "answers": json.dumps(dict(row["answers"]), sort_keys=True),
+    }
 
 
 def _now() -> datetime:
