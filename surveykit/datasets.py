@@ -124,35 +124,25 @@ def _wave(rng: np.random.Generator, wave: str, n: int, instrument: Instrument) -
     country = rng.choice(_COUNTRIES, size=n, p=_SAMPLE_COUNTRY)
     size_index = rng.choice(len(_SIZES), size=n, p=_SAMPLE_SIZE)
     size = np.asarray(_SIZES)[size_index]
-    u = rng.random(n)
-
     p_more = np.vectorize(_MORE_WHALING.get)(country) + _WAVE_SHIFT[wave] + _SIZE_SHIFT[size_index]
-    p_same = (1 - p_more) * 0.62
-    p_less = (1 - p_more) * 0.15
-    trend = np.where(
-        u < p_more, "increased",
-        np.where(u < p_more + p_same, "same", np.where(u < p_more + p_same + p_less, "decreased", "dont_know")),
-    )  # fmt: skip
+    rest = 1 - p_more
+    trend = _pick(rng, ["increased", "same", "decreased", "dont_know"], [p_more, rest * 0.62, rest * 0.15])
 
     p_received = 0.62 + 0.05 * size_index + np.where(trend == "increased", 0.12, 0.0)
-    u = rng.random(n)
-    received = np.where(u < p_received, "yes", np.where(u < p_received + 0.7 * (1 - p_received), "no", "dont_know"))
+    received = _pick(rng, ["yes", "no", "dont_know"], [p_received, 0.7 * (1 - p_received)])
     asked_roles = received == "yes"
     roles = {name: (rng.random(n) < rate) & asked_roles for name, rate in _ROLE_RATES.items()}
     roles["none_dont_know"] = asked_roles & ~np.logical_or.reduce(list(roles.values()))
 
     p_ciso = np.vectorize(_CISO.get)(country) + 0.05 * (size_index - 1.2) + _WAVE_SHIFT[wave] / 2
-    u = rng.random(n)
-    ciso = np.where(u < p_ciso, "yes", np.where(u < 0.97, "no", "dont_know"))
-    u = rng.random(n)
-    csuite = np.where(u < 0.35, "yes", np.where(u < 0.93, "no", "dont_know"))
+    ciso = _pick(rng, ["yes", "no", "dont_know"], [p_ciso, 0.97 - p_ciso])
+    csuite = _pick(rng, ["yes", "no", "dont_know"], [np.full(n, 0.35), np.full(n, 0.58)])
 
     controls = {
         name: rng.random(n) < np.clip(rate + 0.04 * (size_index - 1.5), 0.01, 0.99)
         for name, rate in _CONTROL_RATES.items()
     }
-    u = rng.random(n)
-    continuity = np.where(u < 0.41, "yes", np.where(u < 0.90, "no", "dont_know"))
+    continuity = _pick(rng, ["yes", "no", "dont_know"], [np.full(n, 0.41), np.full(n, 0.49)])
     outages = rng.poisson(1.1, size=n)
     longest = np.round(np.clip(rng.lognormal(np.log(4.0), 1.1, size=n), 0.5, 168.0), 1)
 
@@ -202,6 +192,13 @@ def _wave(rng: np.random.Generator, wave: str, n: int, instrument: Instrument) -
     return frame
 
 
+def _pick(rng: np.random.Generator, names: list[str], probabilities: list[np.ndarray]) -> np.ndarray:
+    """Draw one category per row; the last category takes the remaining probability."""
+    edges = np.cumsum(np.vstack(probabilities), axis=0)
+    index = (rng.random(edges.shape[1]) >= edges).sum(axis=0)
+    return np.asarray(names)[index]
+
+
 def demo_incidents(seed: int = 2016) -> pd.DataFrame:
     """Generate a demo incident log for 2014 to 2016 in the canonical incident schema.
 
@@ -222,7 +219,9 @@ def demo_incidents(seed: int = 2016) -> pd.DataFrame:
         parts.append(pd.DataFrame({"year": year, "month": months}))
     frame = pd.concat(parts, ignore_index=True)
     n = len(frame)
-    days_in_month = pd.to_datetime({"year": frame["year"], "month": frame["month"], "day": 1}).dt.days_in_month
+    days_in_month = pd.to_datetime(
+        {"year": frame["year"], "month": frame["month"], "day": 1}
+    ).dt.days_in_month
     frame["day"] = (rng.random(n) * days_in_month).astype(int) + 1
     occurred = pd.to_datetime(frame[["year", "month", "day"]])
     country = rng.choice(list(_INCIDENT_COUNTRY), size=n, p=list(_INCIDENT_COUNTRY.values()))
@@ -238,7 +237,9 @@ def demo_incidents(seed: int = 2016) -> pd.DataFrame:
     horizon = pd.Timestamp("2016-12-31 23:59:59")
     unresolved = (resolved > horizon) | (rng.random(n) < 0.02)
     loss = np.where(
-        (kind == "whaling_bec") & (rng.random(n) < 0.4), np.round(rng.lognormal(np.log(30_000), 1.2, n), 2), np.nan
+        (kind == "whaling_bec") & (rng.random(n) < 0.4),
+        np.round(rng.lognormal(np.log(30_000), 1.2, n), 2),
+        np.nan,
     )
     severity = rng.choice(["low", "medium", "high", "critical"], size=n, p=[0.35, 0.4, 0.2, 0.05])
     return pd.DataFrame(
@@ -319,7 +320,9 @@ def _answers_from_tidy(frame: pd.DataFrame, instrument: Instrument) -> list[dict
             block = frame[columns].to_numpy(dtype=object, na_value=None)
             for record, row in zip(records, block, strict=True):
                 if row[0] is not None:
-                    record[question.id] = [c.name for c, ticked in zip(question.choices, row, strict=True) if ticked]
+                    record[question.id] = [
+                        c.name for c, ticked in zip(question.choices, row, strict=True) if ticked
+                    ]
         else:
             values = frame[question.id].to_numpy(dtype=object, na_value=None)
             for record, value in zip(records, values, strict=True):

@@ -240,7 +240,8 @@ class Instrument:
         """Validate one respondent's answers and return them normalised.
 
         Answers to questions that skip logic hides are dropped; numbers are converted;
-        multi-select answers become lists in choice order.
+        multi-select answers become lists in choice order (an empty list when the question
+        was shown and nothing was ticked).
 
         Parameters
         ----------
@@ -257,24 +258,40 @@ class Instrument:
         InstrumentError
             Listing every problem, each naming its question.
         """
-        problems: list[str] = []
-        unknown = sorted(set(answers) - set(self.question_ids))
-        if unknown:
-            problems.append(f"answers given to unknown questions {unknown}")
+        cleaned, problems = self.check_answers(answers)
+        if problems:
+            raise InstrumentError(
+                "The response is not valid:", [f"question {q!r}: {reason}" for q, _, reason in problems]
+            )
+        return cleaned
+
+    def check_answers(self, answers: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
+        """Validate answers without raising.
+
+        Returns
+        -------
+        cleaned : dict
+            Normalised answers to the questions that were asked.
+        problems : list of (question_id, value, reason)
+            Every problem found; empty when the answers are valid.
+        """
+        problems: list[tuple[str, Any, str]] = []
+        for question_id in sorted(set(answers) - set(self.question_ids)):
+            problems.append((question_id, answers[question_id], "not a question of this instrument"))
         cleaned: dict[str, Any] = {}
         for question in self.questions:
             if not self.is_relevant(question.id, cleaned):
                 continue
-            value = _clean_value(question, answers.get(question.id), problems)
-            if question.type == "select_multiple" and value is None:
-                # Shown and left unticked means "none of these", which is an answer.
-                value = [] if _is_blank(answers.get(question.id)) else None
-            if question.required and (value is None or value == []):
-                problems.append(f"question {question.id!r}: an answer is required")
+            raw = answers.get(question.id)
+            value, reason = _clean_value(question, raw)
+            if reason is not None:
+                problems.append((question.id, raw, reason))
+            elif question.type == "select_multiple" and value is None:
+                value = []  # shown and left unticked means "none of these", which is an answer
+            if reason is None and question.required and (value is None or value == []):
+                problems.append((question.id, raw, "an answer is required"))
             cleaned[question.id] = value
-        if problems:
-            raise InstrumentError("The response is not valid:", problems)
-        return cleaned
+        return cleaned, problems
 
     def tidy(self, records: list[Mapping[str, Any]]) -> pd.DataFrame:
         """Turn cleaned answer dictionaries into a tidy frame, one row per respondent.
@@ -410,7 +427,9 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
         name = row.get("name")
         where = f"survey row {number} ({name or row_type})"
         if kind not in _QUESTION_TYPES:
-            problems.append(f"{where}: type {row_type!r} is not supported; use one of {list(_QUESTION_TYPES)}")
+            problems.append(
+                f"{where}: type {row_type!r} is not supported; use one of {list(_QUESTION_TYPES)}"
+            )
             continue
         item: dict[str, Any] = {
             "id": name,
@@ -527,7 +546,11 @@ def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | 
         elif value is not None and qtype not in {"integer", "decimal"}:
             problems.append(f"{where}: {key!r} only applies to integer and decimal questions")
         bounds[key] = value
-    if bounds["minimum"] is not None and bounds["maximum"] is not None and bounds["minimum"] > bounds["maximum"]:
+    if (
+        bounds["minimum"] is not None
+        and bounds["maximum"] is not None
+        and bounds["minimum"] > bounds["maximum"]
+    ):
         problems.append(f"{where}: minimum {bounds['minimum']} exceeds maximum {bounds['maximum']}")
     relevant = raw.get("relevant")
     if relevant is not None and not isinstance(relevant, str):
@@ -564,51 +587,45 @@ def _is_blank(value: Any) -> bool:
     return isinstance(value, list | tuple | set) and not value
 
 
-def _clean_value(question: Question, value: Any, problems: list[str]) -> Any:
-    where = f"question {question.id!r}"
+def _clean_value(question: Question, value: Any) -> tuple[Any, str | None]:
+    """Normalise one answer; returns (value, None) or (None, reason)."""
     if _is_blank(value):
-        return None
+        return None, None
     if question.type == "select_one":
         value = str(value)
         if value not in question.choice_names:
-            problems.append(f"{where}: {value!r} is not one of {question.choice_names}")
-            return None
-        return value
+            return None, f"{value!r} is not one of {question.choice_names}"
+        return value, None
     if question.type == "select_multiple":
-        if isinstance(value, str):
-            value = value.split()
-        values = [str(v) for v in value]
+        values = value.split() if isinstance(value, str) else [str(v) for v in value]
         bad = [v for v in values if v not in question.choice_names]
         if bad:
-            problems.append(f"{where}: {bad} are not among {question.choice_names}")
-            return None
+            return None, f"{bad} are not among {question.choice_names}"
         exclusive = [v for v in values if v in question.exclusive]
         if exclusive and len(set(values)) > 1:
-            problems.append(f"{where}: {exclusive[0]!r} cannot be combined with other choices")
-            return None
-        return [c for c in question.choice_names if c in values]
+            return None, f"{exclusive[0]!r} cannot be combined with other choices"
+        return [c for c in question.choice_names if c in values], None
     if question.type in {"integer", "decimal"}:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            problems.append(f"{where}: {value!r} is not a number")
-            return None
-        if not math.isfinite(number):
-            problems.append(f"{where}: {value!r} is not a finite number")
-            return None
-        if question.type == "integer":
-            if number != int(number):
-                problems.append(f"{where}: {value!r} is not a whole number")
-                return None
-            number = int(number)
-        if question.minimum is not None and number < question.minimum:
-            problems.append(f"{where}: {value!r} is below the minimum {question.minimum:g}")
-            return None
-        if question.maximum is not None and number > question.maximum:
-            problems.append(f"{where}: {value!r} is above the maximum {question.maximum:g}")
-            return None
-        return number
-    return str(value).strip()
+        return _clean_number(question, value)
+    return str(value).strip(), None
+
+
+def _clean_number(question: Question, value: Any) -> tuple[float | int | None, str | None]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, f"{value!r} is not a number"
+    if not math.isfinite(number):
+        return None, f"{value!r} is not a finite number"
+    if question.type == "integer":
+        if number != int(number):
+            return None, f"{value!r} is not a whole number"
+        number = int(number)
+    if question.minimum is not None and number < question.minimum:
+        return None, f"{value!r} is below the minimum {question.minimum:g}"
+    if question.maximum is not None and number > question.maximum:
+        return None, f"{value!r} is above the maximum {question.maximum:g}"
+    return number, None
 
 
 # --- skip-logic expressions -------------------------------------------------------------------

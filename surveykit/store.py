@@ -142,8 +142,11 @@ def resolve_db_url(url: str | None = None) -> str:
     """
     url = url or os.environ.get("SURVEYKIT_DB_URL") or DEFAULT_DB_URL
     if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser()}"
+        url = f"sqlite:///{url}"
     scheme, rest = url.split("://", 1)
+    if scheme.lower() == "sqlite" and rest not in {"", "/", "/:memory:"}:
+        # Absolute, so the app started in another process opens the same file.
+        return f"sqlite:///{Path(rest[1:]).expanduser().resolve()}"
     driver = _SCHEMES.get(scheme.lower())
     if driver is None:
         raise StoreError(
@@ -199,9 +202,7 @@ class Store:
                 "install it with: pip install 'surveykit[postgres]'"
             ) from None
         except (OperationalError, sa.exc.DBAPIError) as exc:
-            raise StoreError(
-                f"Cannot open the store at {_redact(self.url)!r}: {exc.orig or exc}"
-            ) from None
+            raise StoreError(f"Cannot open the store at {_redact(self.url)!r}: {exc.orig or exc}") from None
 
     def __repr__(self) -> str:
         return f"Store({_redact(self.url)!r})"
@@ -356,9 +357,7 @@ class Store:
         }
         return self.add_responses(instrument, [row])[0]
 
-    def add_responses(
-        self, instrument: Instrument, rows: Iterable[Mapping[str, Any]]
-    ) -> list[SubmitResult]:
+    def add_responses(self, instrument: Instrument, rows: Iterable[Mapping[str, Any]]) -> list[SubmitResult]:
         """Store validated responses in one transaction.
 
         Parameters
@@ -431,7 +430,9 @@ class Store:
         with self._engine.connect() as conn:
             return [w for (w,) in conn.execute(query)]
 
-    def responses(self, wave: str | Iterable[str] | None = None, instrument_id: str | None = None) -> pd.DataFrame:
+    def responses(
+        self, wave: str | Iterable[str] | None = None, instrument_id: str | None = None
+    ) -> pd.DataFrame:
         """Stored responses as a tidy frame, one row per respondent.
 
         Columns are ``respondent_id, wave, submitted_at, instrument_id, instrument_version`` and
@@ -465,9 +466,9 @@ class Store:
         query = query.where(_responses.c.instrument_id == instrument.id)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-        meta = pd.DataFrame(
-            [r[:5] for r in rows], columns=_RESPONSE_META
-        ).astype({"respondent_id": "string", "wave": "string", "instrument_id": "string"})
+        meta = pd.DataFrame([r[:5] for r in rows], columns=_RESPONSE_META).astype(
+            {"respondent_id": "string", "wave": "string", "instrument_id": "string"}
+        )
         meta["submitted_at"] = pd.to_datetime(meta["submitted_at"])
         meta["instrument_version"] = meta["instrument_version"].astype("Int64")
         answers = instrument.tidy([json.loads(r.answers) for r in rows])

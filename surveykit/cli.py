@@ -1,0 +1,269 @@
+"""The ``surveykit`` command line.
+
+Every subcommand takes the global ``--db URL`` (default: ``SURVEYKIT_DB_URL`` or a SQLite file
+``surveykit.db`` in the current folder). Errors print one line and exit with status 2;
+nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from surveykit.exceptions import SurveykitError
+
+__all__ = ["main"]
+
+_EPILOG = "The database URL may also be set with SURVEYKIT_DB_URL. Docs: README.md"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="surveykit",
+        description="Security posture surveys and incident analytics with defensible statistics.",
+        epilog=_EPILOG,
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="store to use: sqlite:///file.db, a file path, or postgresql://user:pw@host/db "
+        "(default: $SURVEYKIT_DB_URL or sqlite:///surveykit.db)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="load the demo survey waves, incident log and demo analyst login",
+        description="Load the seeded demo data: two survey waves (December 2015 and 2016), an "
+        "incident log for 2014-2016, and an analyst login 'analyst' / 'demo' if none exists. "
+        "Loading twice adds nothing.",
+    )
+    demo.add_argument("--seed", type=int, default=2016, help="random seed (default: 2016)")
+    demo.set_defaults(run=_demo)
+
+    responses = commands.add_parser(
+        "import-responses",
+        help="import survey responses from CSV or XLSX",
+        description="Import responses from a CSV or XLSX file with one column per question "
+        "(multi-select answers as space-separated choice names, or one 0/1 column per choice "
+        "named question__choice). Every row is validated against the instrument; by default "
+        "the import is all-or-nothing.",
+    )
+    responses.add_argument("path", type=Path, help="CSV or XLSX file")
+    responses.add_argument("--wave", help="survey wave for rows without a 'wave' column, e.g. 2016-12")
+    responses.add_argument(
+        "--instrument", type=Path, help="instrument file (YAML, JSON or XLSForm); default: the stored one"
+    )
+    responses.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    responses.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip bad ones")
+    responses.add_argument("--rejects", type=Path, help="write skipped rows and their reasons to this CSV")
+    responses.set_defaults(run=_import_responses)
+
+    incidents = commands.add_parser(
+        "import-incidents",
+        help="import an incident log (CSV, XLSX or VERIS JSON)",
+        description="Import incidents from CSV, XLSX or VERIS JSON (file, array or directory). "
+        "Every row is validated; by default the import is all-or-nothing. Incidents already "
+        "stored (same id) are skipped.",
+    )
+    incidents.add_argument("path", type=Path, help="CSV, XLSX, JSON file or folder of VERIS JSON files")
+    incidents.add_argument("--format", choices=["csv", "xlsx", "veris"], help="override the detected format")
+    incidents.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    incidents.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="HEADER=FIELD",
+        help="map a column header to a canonical field, e.g. --map 'Ticket No=incident_id' (repeatable)",
+    )
+    incidents.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip bad ones")
+    incidents.add_argument("--rejects", type=Path, help="write skipped rows and their reasons to this CSV")
+    incidents.set_defaults(run=_import_incidents)
+
+    export = commands.add_parser(
+        "export-responses",
+        help="export stored responses as CSV or XLSX",
+        description="Write the stored responses, one row per respondent, to CSV or XLSX (by the "
+        "file's extension). Multi-select answers are one true/false column per choice.",
+    )
+    export.add_argument("path", type=Path, help="output file, .csv or .xlsx")
+    export.add_argument("--wave", action="append", help="only this wave (repeatable)")
+    export.set_defaults(run=_export_responses)
+
+    analyst = commands.add_parser(
+        "add-analyst",
+        help="create or update an analyst login for the app's analysis pages",
+        description="Create or update an analyst login. The password is read from "
+        "SURVEYKIT_ANALYST_PASSWORD or asked for at the prompt; it is stored as a salted hash.",
+    )
+    analyst.add_argument("username")
+    analyst.set_defaults(run=_add_analyst)
+
+    check = commands.add_parser(
+        "check-instrument",
+        help="validate an instrument file and list every problem",
+        description="Validate an instrument (YAML, JSON or XLSForm .xlsx) without storing it.",
+    )
+    check.add_argument("path", type=Path)
+    check.set_defaults(run=_check_instrument)
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the Streamlit app",
+        description="Start the survey and analysis app on the given store.",
+    )
+    serve.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
+    serve.add_argument("--address", default="localhost", help="address to bind (default: localhost)")
+    serve.add_argument("--demo", action="store_true", help="load the demo data first if the store is empty")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except SurveykitError as exc:
+        _fail(str(exc))
+    except FileNotFoundError as exc:
+        _fail(f"file not found: {exc.filename}")
+    except (PermissionError, IsADirectoryError) as exc:
+        _fail(f"cannot use {exc.filename}: {exc.strerror}")
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    return 2
+
+
+def _fail(message: str) -> None:
+    print(f"surveykit: error: {message}", file=sys.stderr)
+
+
+def _store(args: argparse.Namespace):
+    from surveykit.store import Store
+
+    return Store(args.db)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from surveykit.datasets import load_demo
+
+    with _store(args) as store:
+        report = load_demo(store, seed=args.seed)
+        print(
+            f"Loaded demo data into {store!r}: {report.responses_added} responses, "
+            f"{report.incidents_added} incidents added"
+            + ("; analyst login 'analyst' / 'demo' created." if report.analyst_created else ".")
+        )
+    return 0
+
+
+def _import_responses(args: argparse.Namespace) -> int:
+    from surveykit.instrument import load_instrument
+    from surveykit.responses import import_responses
+
+    with _store(args) as store:
+        instrument = load_instrument(args.instrument) if args.instrument else None
+        report = import_responses(
+            store,
+            args.path,
+            instrument=instrument,
+            wave=args.wave,
+            sheet=args.sheet,
+            skip_invalid=args.skip_invalid,
+            rejects_path=args.rejects,
+        )
+        print(report.summary())
+    return 0
+
+
+def _import_incidents(args: argparse.Namespace) -> int:
+    from surveykit.incidents import import_incidents
+
+    mapping = {}
+    for item in args.map:
+        header, sep, field = item.partition("=")
+        if not sep or not header.strip() or not field.strip():
+            raise SurveykitError(f"--map expects HEADER=FIELD, got {item!r}")
+        mapping[header.strip()] = field.strip()
+    with _store(args) as store:
+        report = import_incidents(
+            store,
+            args.path,
+            format=args.format,
+            mapping=mapping or None,
+            sheet=args.sheet,
+            skip_invalid=args.skip_invalid,
+            rejects_path=args.rejects,
+            progress=sys.stderr.isatty(),
+        )
+        print(report.summary())
+    return 0
+
+
+def _export_responses(args: argparse.Namespace) -> int:
+    from surveykit.responses import export_responses
+
+    with _store(args) as store:
+        rows = export_responses(store, args.path, wave=args.wave)
+    print(f"Wrote {rows} responses to {args.path}")
+    return 0
+
+
+def _add_analyst(args: argparse.Namespace) -> int:
+    password = os.environ.get("SURVEYKIT_ANALYST_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise SurveykitError("set SURVEYKIT_ANALYST_PASSWORD or run add-analyst at a terminal")
+        password = getpass.getpass(f"Password for {args.username}: ")
+    with _store(args) as store:
+        store.add_analyst(args.username, password)
+    print(f"Analyst {args.username!r} can now log in.")
+    return 0
+
+
+def _check_instrument(args: argparse.Namespace) -> int:
+    from surveykit.instrument import load_instrument
+
+    instrument = load_instrument(args.path)
+    print(
+        f"{args.path}: instrument {instrument.id!r} version {instrument.version} is valid "
+        f"({len(instrument.questions)} questions)."
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.is_file():
+        raise SurveykitError(
+            f"the app file {app} is missing; 'serve' runs from a source checkout (pip install -e .)"
+        )
+    with _store(args) as store:
+        url = store.url
+        if args.demo and store.count_responses() == 0:
+            _demo(args)
+    env = dict(os.environ, SURVEYKIT_DB_URL=url)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(args.port),
+        "--server.address", args.address,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    print(f"Starting surveykit on http://{args.address}:{args.port} with {store!r}", flush=True)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

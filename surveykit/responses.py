@@ -1,0 +1,296 @@
+"""Import survey responses from CSV/XLSX files into a store, and export them.
+
+An import file has one row per respondent and one column per question, named by question id.
+A multi-select answer is either one column holding space-separated choice names (the XLSForm
+export convention) or one 0/1 (true/false) column per choice named ``question__choice``.
+Optional columns ``wave``, ``submitted_at`` and ``idempotency_key`` are used when present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
+from surveykit.instrument import MULTI_SEP, Instrument, default_instrument
+from surveykit.store import Store
+
+__all__ = ["ResponseImportReport", "export_responses", "import_responses", "read_table"]
+
+_META_COLUMNS = {
+    "wave",
+    "submitted_at",
+    "idempotency_key",
+    "respondent_id",
+    "instrument_id",
+    "instrument_version",
+}
+_TRUE = {"1", "true", "yes", "y", "x"}
+_FALSE = {"0", "false", "no", "n", ""}
+
+
+@dataclass
+class ResponseImportReport:
+    """What :func:`import_responses` did.
+
+    Attributes
+    ----------
+    added : int
+        Responses stored.
+    already_stored : int
+        Rows skipped because the same response (idempotency key) was stored before.
+    rejected : list of Problem
+        Problems of the rows skipped with ``skip_invalid``.
+    source : str
+        The file imported.
+    """
+
+    added: int
+    already_stored: int
+    rejected: list[Problem] = field(default_factory=list)
+    source: str = ""
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        text = f"{self.source}: {self.added} responses added, {self.already_stored} already stored"
+        if self.rejected:
+            rows = len({p.row for p in self.rejected})
+            text += f", {rows} invalid rows skipped"
+        return text + "."
+
+
+def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
+    """Read a CSV or XLSX file as text cells, keeping every value as written.
+
+    CSV files are decoded as UTF-8 (with or without a byte-order mark) or, failing that,
+    Latin-1, and their delimiter is sniffed.
+
+    Raises
+    ------
+    SurveykitError
+        If the file does not exist, its type is unsupported, or it cannot be parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SurveykitError(f"File {str(path)!r} does not exist.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".xlsx", ".xlsm"}:
+            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
+        elif suffix in {".csv", ".txt", ".tsv"}:
+            raw = path.read_bytes()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            import csv
+            import io
+
+            try:
+                dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
+                delimiter = dialect.delimiter
+            except csv.Error:
+                delimiter = ","
+            frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
+        else:
+            raise SurveykitError(f"{path.name}: unsupported file type {suffix!r}; use .csv or .xlsx")
+    except SurveykitError:
+        raise
+    except ValueError as exc:  # pandas: bad sheet name, malformed file
+        raise SurveykitError(f"{path.name} could not be read: {exc}") from None
+    except Exception as exc:  # openpyxl/zipfile raise assorted types for damaged workbooks
+        raise SurveykitError(f"{path.name} could not be read: {exc}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def import_responses(
+    store: Store,
+    path: str | Path,
+    *,
+    instrument: Instrument | None = None,
+    wave: str | None = None,
+    sheet: str | None = None,
+    skip_invalid: bool = False,
+    rejects_path: str | Path | None = None,
+) -> ResponseImportReport:
+    """Validate a file of responses and store them.
+
+    Parameters
+    ----------
+    store : Store
+        Target store.
+    path : str or Path
+        CSV or XLSX file, one row per respondent.
+    instrument : Instrument, optional
+        The instrument answered; by default the stored one, or the bundled one in an empty store.
+    wave : str, optional
+        Wave for rows that have no ``wave`` column value.
+    sheet : str, optional
+        Worksheet of an XLSX file.
+    skip_invalid : bool
+        Store the valid rows and skip the invalid ones instead of importing nothing.
+    rejects_path : str or Path, optional
+        With ``skip_invalid``, write the rejected rows' problems here as CSV.
+
+    Returns
+    -------
+    ResponseImportReport
+
+    Raises
+    ------
+    ImportValidationError
+        If any row is invalid and ``skip_invalid`` is false; nothing is stored. The error lists
+        every problem with its row, column, value and reason.
+    """
+    path = Path(path)
+    if instrument is None:
+        try:
+            instrument = store.instrument()
+        except SurveykitError:
+            instrument = default_instrument()
+    frame = read_table(path, sheet)
+    _check_columns(frame, instrument, wave, path.name)
+    rows, problems = _validate(frame, instrument, wave, path.name)
+    if problems and not skip_invalid:
+        raise ImportValidationError(
+            f"{path.name}: {len({p.row for p in problems})} invalid rows; nothing was imported "
+            "(use --skip-invalid to import the valid rows):",
+            problems,
+        )
+    results = store.add_responses(instrument, rows)
+    if rejects_path is not None and problems:
+        pd.DataFrame([vars(p) for p in problems]).to_csv(rejects_path, index=False)
+    added = sum(r.created for r in results)
+    return ResponseImportReport(added, len(results) - added, problems, path.name)
+
+
+def export_responses(store: Store, path: str | Path, *, wave: list[str] | None = None) -> int:
+    """Write stored responses to a CSV or XLSX file (by extension); returns the row count.
+
+    Raises
+    ------
+    SurveykitError
+        If the extension is neither ``.csv`` nor ``.xlsx``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".xlsx"}:
+        raise SurveykitError(f"export-responses writes .csv or .xlsx, not {suffix or 'no extension'!r}")
+    frame = store.responses(wave=wave)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_excel(path, index=False, sheet_name="responses", engine="openpyxl")
+    return len(frame)
+
+
+def _check_columns(frame: pd.DataFrame, instrument: Instrument, wave: str | None, name: str) -> None:
+    known = set(_META_COLUMNS) | set(instrument.question_ids) | set(instrument.columns)
+    unknown = [c for c in frame.columns if c not in known]
+    problems = [
+        f"column {c!r} is not a question of instrument {instrument.id!r} nor one of {sorted(_META_COLUMNS)}"
+        for c in unknown
+    ]
+    for question in instrument.questions:
+        present = question.id in frame.columns or any(c in frame.columns for c in question.columns)
+        if question.required and question.relevant is None and not present:
+            problems.append(f"required question {question.id!r} has no column")
+    if wave is None and "wave" not in frame.columns:
+        problems.append("no 'wave' column; give the wave with --wave (e.g. 2016-12)")
+    if problems:
+        raise ImportValidationError(
+            f"{name}: the columns do not match the instrument; nothing was imported:",
+            [Problem("header", "", "", p) for p in problems],
+        )
+
+
+def _validate(
+    frame: pd.DataFrame, instrument: Instrument, wave: str | None, name: str
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    records = frame.to_dict("records")
+    for number, record in enumerate(records, start=1):
+        row_problems: list[Problem] = []
+        answers = _answers(record, instrument, number, row_problems)
+        cleaned, answer_problems = instrument.check_answers(answers)
+        row_problems += [Problem(number, q, _show(v), reason) for q, v, reason in answer_problems]
+        row_wave = _text(record.get("wave")) or wave
+        if not row_wave:
+            row_problems.append(Problem(number, "wave", "", "no wave given for this row"))
+        submitted = _text(record.get("submitted_at"))
+        submitted_at = None
+        if submitted:
+            submitted_at = pd.to_datetime(submitted, errors="coerce")
+            if pd.isna(submitted_at):
+                row_problems.append(Problem(number, "submitted_at", submitted, "not a date and time"))
+                submitted_at = None
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        key = _text(record.get("idempotency_key")) or _row_key(name, number, record)
+        rows.append(
+            {
+                "answers": cleaned,
+                "wave": row_wave,
+                "idempotency_key": key,
+                "submitted_at": submitted_at.to_pydatetime() if submitted_at is not None else None,
+                "source": "import",
+            }
+        )
+    return rows, problems
+
+
+def _answers(
+    record: dict[str, Any], instrument: Instrument, number: int, problems: list[Problem]
+) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in instrument.questions:
+        if question.type == "select_multiple" and question.id not in record:
+            ticked: list[str] = []
+            seen_any = False
+            for choice in question.choices:
+                column = f"{question.id}{MULTI_SEP}{choice.name}"
+                if column not in record:
+                    continue
+                cell = _text(record[column]).lower()
+                if cell in _TRUE:
+                    ticked.append(choice.name)
+                    seen_any = True
+                elif cell in _FALSE:
+                    seen_any = seen_any or cell != ""
+                else:
+                    problems.append(Problem(number, column, cell, "expected 1/0, true/false or yes/no"))
+            if seen_any:
+                answers[question.id] = ticked
+            continue
+        text = _text(record.get(question.id))
+        if text:
+            answers[question.id] = text.split() if question.type == "select_multiple" else text
+    return answers
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def _row_key(name: str, number: int, record: dict[str, Any]) -> str:
+    """A stable key for a file row without one, so re-importing the same file adds nothing."""
+    content = json.dumps([name, number, {k: _text(v) for k, v in sorted(record.items())}])
+    return "import-" + hashlib.sha256(content.encode()).hexdigest()[:40]
