@@ -18,6 +18,10 @@ from surveykit.exceptions import (
 )
 
 # --- collection: instrument, store, demo data (issue 2) ---
+from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
+from surveykit.instrument import Instrument, Question, default_instrument, load_instrument, read_xlsform
+from surveykit.responses import export_responses, import_responses
+from surveykit.store import Store
 
 # --- statistics: design, proportions, weighting, crosstab (issue 3) ---
 
@@ -26,6 +30,20 @@ from surveykit.exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # collection
+    "Instrument",
+    "Question",
+    "Store",
+    "default_instrument",
+    "demo_incidents",
+    "demo_margins",
+    "demo_responses",
+    "export_responses",
+    "import_responses",
+    "load_demo",
+    "load_instrument",
+    "read_xlsform",
+    # errors
     "DesignError",
     "ImportValidationError",
     "InstrumentError",

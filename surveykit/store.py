@@ -310,6 +310,20 @@ class Store:
         row = max(rows, key=lambda r: r.version)
         return Instrument.from_dict(json.loads(row.definition), source=f"stored {instrument_id}")
 
+    def latest_instrument(self, default: Instrument | None = None) -> Instrument:
+        """The stored instrument (its latest version), or ``default`` when none is stored.
+
+        Raises
+        ------
+        StoreError
+            If none is stored and no default is given, or several instruments are stored.
+        """
+        with self._engine.connect() as conn:
+            ids = list(conn.scalars(sa.select(_instruments.c.instrument_id).distinct()))
+        if not ids and default is not None:
+            return default
+        return self.instrument()
+
     # --- responses ------------------------------------------------------------------------
 
     def submit(

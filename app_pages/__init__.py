@@ -1,0 +1,1 @@
+"""Pages of the surveykit Streamlit app (thin: widgets, one surveykit call, display)."""

@@ -1,0 +1,157 @@
+"""The store on a real SQLite file and on a real PostgreSQL server, through the same code."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from surveykit import InstrumentError, Store, StoreError, default_instrument
+from surveykit.store import SCHEMA_VERSION, resolve_db_url
+
+from .test_instrument import VALID_ANSWERS
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path) -> Store:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    with Store(url) as opened:
+        yield opened
+
+
+def test_schema_is_created_with_a_version(store):
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.count_responses() == 0
+    assert store.responses().empty
+    assert store.incidents().empty
+
+
+def test_same_idempotency_key_stores_once(store):
+    instrument = default_instrument()
+    first = store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="abc")
+    again = store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="abc")
+    assert first.created and not again.created
+    assert again.respondent_id == first.respondent_id
+    assert store.count_responses() == 1
+
+
+def test_reused_key_with_different_answers_is_refused(store):
+    instrument = default_instrument()
+    store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="abc")
+    with pytest.raises(StoreError, match="already used for a different response"):
+        store.submit(instrument, {**VALID_ANSWERS, "country": "UK"}, wave="2016-12", idempotency_key="abc")
+    assert store.count_responses() == 1
+
+
+def test_invalid_answers_store_nothing(store):
+    with pytest.raises(InstrumentError):
+        store.submit(default_instrument(), {**VALID_ANSWERS, "country": "FR"}, wave="2016-12")
+    assert store.count_responses() == 0
+
+
+def test_responses_come_back_tidy(store):
+    instrument = default_instrument()
+    store.submit(instrument, VALID_ANSWERS, wave="2015-12")
+    store.submit(instrument, {**VALID_ANSWERS, "ciso_present": "yes", "ciso_in_csuite": "no"}, wave="2016-12")
+    frame = store.responses()
+    assert list(frame.columns[:5]) == ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
+    assert list(frame.columns[5:]) == instrument.columns
+    assert len(frame) == 2
+    assert frame["impersonated_roles__ceo"].tolist() == [True, True]
+    assert frame["ciso_in_csuite"].isna().tolist() == [True, False]
+    assert store.waves() == ["2015-12", "2016-12"]
+    assert len(store.responses(wave="2016-12")) == 1
+
+
+def test_incidents_round_trip_and_deduplicate(store):
+    from surveykit import demo_incidents
+
+    log = demo_incidents().head(50)
+    assert store.add_incidents(log) == 50
+    assert store.add_incidents(log) == 0
+    back = store.incidents()
+    pd.testing.assert_frame_equal(
+        back.reset_index(drop=True), log.sort_values("incident_id").reset_index(drop=True), check_dtype=True
+    )
+
+
+def test_failed_incident_batch_changes_nothing(store):
+    from surveykit import demo_incidents
+
+    log = demo_incidents().head(10)
+    broken = log.copy()
+    broken.loc[5, "incident_id"] = pd.NA
+    with pytest.raises(StoreError, match="non-blank incident_id"):
+        store.add_incidents(broken)
+    assert store.count_incidents() == 0
+
+
+def test_analyst_login(store):
+    assert not store.has_analysts()
+    store.add_analyst("ana", "s3cret")
+    assert store.check_login("ana", "s3cret")
+    assert not store.check_login("ana", "wrong")
+    assert not store.check_login("bob", "s3cret")
+
+
+def test_instrument_version_conflict_is_refused(store):
+    instrument = default_instrument()
+    store.save_instrument(instrument)
+    store.save_instrument(instrument)  # the same definition again: fine
+    changed = type(instrument).from_dict({**instrument.to_dict(), "title": "Changed"})
+    with pytest.raises(StoreError, match="new version number"):
+        store.save_instrument(changed)
+
+
+def test_sqlite_file_is_a_real_database(tmp_path):
+    path = tmp_path / "real.db"
+    with Store(str(path)) as store:
+        store.submit(default_instrument(), VALID_ANSWERS, wave="2016-12")
+    with sqlite3.connect(path) as conn:
+        (count,) = conn.execute("select count(*) from responses").fetchone()
+        (version,) = conn.execute("select value from meta where key = 'schema_version'").fetchone()
+    assert count == 1 and int(version) == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    Store(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("update meta set value = '99' where key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 99, newer than"):
+        Store(str(path))
+
+
+@pytest.mark.parametrize("url", ["mysql://u:p@host/db", "oracle://x", "http://example"])
+def test_unknown_scheme_is_a_clear_error(url):
+    with pytest.raises(StoreError, match="Unknown database URL scheme"):
+        Store(url)
+
+
+def test_password_is_hidden_in_errors():
+    with pytest.raises(StoreError) as info:
+        Store("mysql://user:hunter2@host/db")
+    assert "hunter2" not in str(info.value)
+
+
+def test_url_resolution(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_db_url("x.db") == f"sqlite:///{tmp_path / 'x.db'}"
+    assert resolve_db_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    monkeypatch.setenv("SURVEYKIT_DB_URL", "sqlite:///env.db")
+    assert resolve_db_url(None) == f"sqlite:///{tmp_path / 'env.db'}"
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(str(tmp_path / "nope" / "x.db"))
+
+
+@pytest.mark.postgres
+def test_unreachable_postgres_is_a_clear_error():
+    with pytest.raises(StoreError, match="Cannot open the store"):
+        Store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
