@@ -1,0 +1,102 @@
+"""The command line: help on every subcommand, one-line errors, and nothing changed on failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from surveykit import Store
+from surveykit.cli import main
+
+from .test_responses import GOOD, HEADER
+
+COMMANDS = [
+    "demo", "import-responses", "import-incidents", "export-responses", "add-analyst", "check-instrument", "serve",
+]  # fmt: skip
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "surveykit.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_explains_itself(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: surveykit {command}")
+    assert "--db" not in out or command == "serve"  # the global option lives on the main parser
+    assert len(out.splitlines()) > 3
+
+
+def test_demo_loads_once(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["--db", db, "demo"]) == 0
+    # 450 + 520 respondents in the two waves; 1,000 + 1,380 + 1,560 incidents in 2014-2016.
+    assert "970 responses, 3940 incidents added" in capsys.readouterr().out
+    assert main(["--db", db, "demo"]) == 0
+    assert "0 responses, 0 incidents added" in capsys.readouterr().out
+    with Store(db) as store:
+        assert store.count_responses() == 970
+        assert store.check_login("analyst", "demo")
+
+
+def test_import_and_export_responses(tmp_path, capsys):
+    db = str(tmp_path / "cli.db")
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER + "\n".join(GOOD) + "\n")
+    assert main(["--db", db, "import-responses", str(source)]) == 0
+    assert "3 responses added, 0 already stored" in capsys.readouterr().out
+    assert main(["--db", db, "export-responses", str(tmp_path / "out.csv"), "--wave", "2016-12"]) == 0
+    assert "Wrote 2 responses" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_without_traceback_and_change_nothing(tmp_path):
+    db = str(tmp_path / "cli.db")
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER.replace(",sector", "") + "\n".join(GOOD) + "\n")
+    result = run("--db", db, "import-responses", str(source))
+    assert result.returncode == 2
+    assert result.stderr.startswith("surveykit: error: in.csv: the columns do not match the instrument")
+    assert "Traceback" not in result.stderr
+    with Store(db) as store:
+        assert store.count_responses() == 0
+
+
+def test_unknown_db_scheme(tmp_path):
+    result = run("--db", "mysql://u:secret@h/db", "demo")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "surveykit: error: Unknown database URL scheme 'mysql' in 'mysql://u:***@h/db'; "
+        "use sqlite:///path/to/file.db or postgresql://user:password@host/dbname"
+    ]
+
+
+def test_malformed_instrument_is_reported(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: x\nversion: 1\ntitle: X\nquestions:\n  - {id: q, type: select_one, text: Q}\n")
+    result = run("check-instrument", str(path))
+    assert result.returncode == 2
+    assert "question 'q': a select_one question needs a non-empty 'choices' list" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file(tmp_path):
+    result = run("--db", str(tmp_path / "x.db"), "import-responses", str(tmp_path / "absent.csv"))
+    assert result.returncode == 2
+    assert "absent.csv" in result.stderr and "does not exist" in result.stderr
+
+
+def test_add_analyst_reads_password_from_environment(tmp_path):
+    import os
+
+    db = str(tmp_path / "a.db")
+    env = dict(os.environ, SURVEYKIT_ANALYST_PASSWORD="pa55word")
+    assert run("--db", db, "add-analyst", "maria", env=env).returncode == 0
+    with Store(db) as store:
+        assert store.check_login("maria", "pa55word")

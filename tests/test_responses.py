@@ -1,0 +1,128 @@
+"""Importing responses from CSV/XLSX files (all-or-nothing, or skipping bad rows) and exporting them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from surveykit import ImportValidationError, Store, export_responses, import_responses
+from surveykit.exceptions import SurveykitError
+
+HEADER = "wave,country,org_size,sector,role,whaling_trend,whaling_received,impersonated_roles,ciso_present,ciso_in_csuite,email_continuity,outages_12m\n"  # noqa: E501
+GOOD = [
+    "2016-12,US,lt250,finance,security,increased,yes,ceo cfo,yes,no,no,0",
+    "2016-12,UK,5000_plus,retail,it_staff,same,no,,no,,yes,3",
+    "2015-12,ZA,250_999,public,it_leader,decreased,yes,none_dont_know,dont_know,,no,1",
+]
+
+
+@pytest.fixture
+def store(sqlite_url):
+    with Store(sqlite_url) as opened:
+        yield opened
+
+
+def write(tmp_path, rows, header=HEADER, name="responses.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(header + "\n".join(rows) + "\n", encoding=encoding)
+    return path
+
+
+def test_valid_csv_imports_every_row(store, tmp_path):
+    report = import_responses(store, write(tmp_path, GOOD))
+    assert (report.added, report.already_stored) == (3, 0)
+    frame = store.responses()
+    assert frame["country"].tolist() == ["US", "UK", "ZA"]
+    assert frame["impersonated_roles__cfo"].tolist() == [True, pd.NA, False]
+    assert frame["ciso_in_csuite"].tolist() == ["no", pd.NA, pd.NA]
+
+
+def test_reimporting_the_same_file_adds_nothing(store, tmp_path):
+    path = write(tmp_path, GOOD)
+    import_responses(store, path)
+    again = import_responses(store, path)
+    assert (again.added, again.already_stored) == (0, 3)
+    assert store.count_responses() == 3
+
+
+def test_bad_rows_abort_the_whole_import_and_name_row_column_value(store, tmp_path):
+    rows = [*GOOD, "2016-12,FR,lt250,finance,security,increased,no,,no,,no,-1"]
+    with pytest.raises(ImportValidationError) as info:
+        import_responses(store, write(tmp_path, rows))
+    problems = {(p.row, p.column, p.value) for p in info.value.problems}
+    assert (4, "country", "FR") in problems
+    assert (4, "outages_12m", "-1") in problems
+    assert "row 4, column 'country' (value 'FR')" in str(info.value)
+    assert store.count_responses() == 0
+
+
+def test_skip_invalid_keeps_good_rows_and_writes_rejects(store, tmp_path):
+    rows = [*GOOD, "2016-12,US,huge,finance,security,increased,no,,no,,no,0"]
+    rejects = tmp_path / "rejects.csv"
+    report = import_responses(store, write(tmp_path, rows), skip_invalid=True, rejects_path=rejects)
+    assert report.added == 3
+    assert store.count_responses() == 3
+    written = pd.read_csv(rejects)
+    assert written.to_dict("records") == [
+        {"row": 4, "column": "org_size", "value": "huge",
+         "reason": "'huge' is not one of ['lt250', '250_999', '1000_4999', '5000_plus']"}
+    ]  # fmt: skip
+
+
+def test_missing_required_column_is_one_clear_error(store, tmp_path):
+    header = HEADER.replace(",sector", "")
+    rows = [r.replace(",finance", "").replace(",retail", "").replace(",public", "") for r in GOOD]
+    with pytest.raises(ImportValidationError, match="required question 'sector' has no column"):
+        import_responses(store, write(tmp_path, rows, header=header))
+    assert store.count_responses() == 0
+
+
+def test_unknown_column_and_missing_wave_are_reported(store, tmp_path):
+    header = HEADER.replace("wave,", "").replace("role,", "job,")
+    rows = [r.split(",", 1)[1] for r in GOOD]
+    with pytest.raises(ImportValidationError) as info:
+        import_responses(store, write(tmp_path, rows, header=header))
+    assert "column 'job' is not a question" in str(info.value)
+    assert "no 'wave' column" in str(info.value)
+
+
+def test_wave_option_fills_rows_without_one(store, tmp_path):
+    header = HEADER.replace("wave,", "")
+    rows = [r.split(",", 1)[1] for r in GOOD]
+    import_responses(store, write(tmp_path, rows, header=header), wave="2017-06")
+    assert store.waves() == ["2017-06"]
+
+
+def test_semicolon_latin1_and_boolean_columns(store, tmp_path):
+    header = (
+        "wave;country;org_size;sector;role;whaling_trend;whaling_received;impersonated_roles__ceo;"
+        "impersonated_roles__cfo;ciso_present;email_continuity;outages_12m;longest_outage_hours\n"
+    )
+    rows = ["2016-12;AU;lt250;other;other;increased;yes;1;0;no;no;1;2.5"]
+    path = write(tmp_path, rows, header=header, encoding="latin-1")
+    import_responses(store, path)
+    frame = store.responses()
+    assert frame.loc[0, "impersonated_roles__ceo"] and not frame.loc[0, "impersonated_roles__cfo"]
+    assert frame.loc[0, "longest_outage_hours"] == 2.5
+
+
+def test_xlsx_import_matches_csv(tmp_path, sqlite_url):
+    csv_path = write(tmp_path, GOOD)
+    xlsx_path = tmp_path / "responses.xlsx"
+    pd.read_csv(csv_path, dtype=str).to_excel(xlsx_path, index=False)
+    with Store(sqlite_url) as first, Store(str(tmp_path / "other.db")) as second:
+        import_responses(first, csv_path)
+        import_responses(second, xlsx_path)
+        drop = ["respondent_id", "submitted_at"]
+        pd.testing.assert_frame_equal(first.responses().drop(columns=drop), second.responses().drop(columns=drop))
+
+
+def test_export_round_trip(store, tmp_path):
+    import_responses(store, write(tmp_path, GOOD))
+    out = tmp_path / "out.xlsx"
+    assert export_responses(store, out) == 3
+    back = pd.read_excel(out)
+    assert back["country"].tolist() == ["US", "UK", "ZA"]
+    assert export_responses(store, tmp_path / "out.csv", wave=["2015-12"]) == 1
+    with pytest.raises(SurveykitError, match="writes .csv or .xlsx"):
+        export_responses(store, tmp_path / "out.parquet")
