@@ -7,12 +7,17 @@ import os
 import streamlit as st
 
 from surveykit import Store
+from surveykit.store import resolve_db_url
+
+
+def get_store() -> Store:
+    """The store named by ``SURVEYKIT_DB_URL`` (a SQLite file in the working folder by default)."""
+    return _open_store(resolve_db_url(os.environ.get("SURVEYKIT_DB_URL")))
 
 
 @st.cache_resource
-def get_store(url: str | None = None) -> Store:
-    """The store named by ``SURVEYKIT_DB_URL`` (a SQLite file in the working folder by default)."""
-    return Store(url or os.environ.get("SURVEYKIT_DB_URL"))
+def _open_store(url: str) -> Store:
+    return Store(url)
 
 
 def require_analyst() -> str:
@@ -25,5 +30,7 @@ def require_analyst() -> str:
 
 
 def format_share(estimate: float, low: float, high: float) -> str:
-    """Format a share and its interval for display, e.g. ``55% (51-60%)``."""
+    """Format a share and its interval for display, e.g. ``55% (51-60%)``; suppressed cells say so."""
+    if estimate != estimate:  # NaN: suppressed by the disclosure rule
+        return "suppressed"
     return f"{estimate:.0%} ({low * 100:.0f}-{high:.0%})"

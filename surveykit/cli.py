@@ -139,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"cannot use {exc.filename}: {exc.strerror}")
     except KeyboardInterrupt:
         _fail("interrupted")
+    except Exception as exc:  # a bug, not bad input: still one line, with a way to see more
+        if os.environ.get("SURVEYKIT_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with SURVEYKIT_DEBUG=1 and report it")
     return 2
 
 
@@ -249,7 +253,12 @@ def _serve(args: argparse.Namespace) -> int:
     with _store(args) as store:
         url = store.url
         if args.demo and store.count_responses() == 0:
-            _demo(args)
+            from surveykit.datasets import load_demo
+
+            report = load_demo(store)
+            print(
+                f"Loaded the demo data: {report.responses_added} responses, {report.incidents_added} incidents."
+            )
     env = dict(os.environ, SURVEYKIT_DB_URL=url)
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),

@@ -1,0 +1,32 @@
+"""Whaling trend: the share of respondents who saw more whaling, by wave, with 95% intervals."""
+
+import streamlit as st
+
+from app_pages._shared import format_share, get_store, require_analyst
+from surveykit import SurveyDesign
+
+require_analyst()
+st.title("Whaling trend")
+st.caption(
+    "Share of respondents reporting more whaling (business email compromise) emails over the "
+    "last three months, with 95% confidence intervals. Unweighted."
+)
+
+responses = get_store().responses()
+if responses.empty:
+    st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
+    st.stop()
+
+shares = SurveyDesign(responses).proportions("whaling_trend", by="wave")
+more = shares[shares["category"] == "increased"]
+
+for column, row in zip(st.columns(len(more)), more.itertuples(), strict=True):
+    column.metric(f"Saw more whaling, {row.wave}", format_share(row.estimate, row.ci_low, row.ci_high))
+    column.caption(f"n = {row.n}")
+st.dataframe(
+    more[["wave", "estimate", "ci_low", "ci_high", "n", "method", "flag"]],
+    hide_index=True,
+    column_config={
+        name: st.column_config.NumberColumn(format="percent") for name in ("estimate", "ci_low", "ci_high")
+    },
+)

@@ -1,0 +1,139 @@
+"""The Streamlit app, driven through Streamlit's AppTest: every page runs, the form stores once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from surveykit import Store, load_demo
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+ANSWERS = {
+    "country": "UK",
+    "org_size": "250_999",
+    "sector": "finance",
+    "role": "security",
+    "whaling_trend": "increased",
+    "whaling_received": "yes",
+    "ciso_present": "yes",
+    "ciso_in_csuite": "no",
+    "email_continuity": "no",
+}
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("SURVEYKIT_DB_URL", url)
+    monkeypatch.setenv("SURVEYKIT_WAVE", "2016-12")
+    return url
+
+
+def start(page: str | None = None, user: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if user:
+        at.session_state["auth_user"] = user
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def fill_form(at: AppTest) -> None:
+    for question, value in ANSWERS.items():
+        at.radio(key=f"survey_0_{question}").set_value(value)
+        at.run()  # later questions appear as skip logic allows
+    at.multiselect(key="survey_0_impersonated_roles").set_value(["ceo", "cfo"])
+    at.number_input(key="survey_0_outages_12m").set_value(2)
+    at.run()
+    at.number_input(key="survey_0_longest_outage_hours").set_value(6.5)
+    at.run()
+
+
+def test_survey_page_runs_and_hides_skipped_questions(db):
+    at = start()
+    assert not at.exception
+    assert at.title[0].value == "Whaling and email security posture"
+    keys = {w.key for w in at.radio}
+    assert "survey_0_country" in keys
+    assert "survey_0_ciso_in_csuite" not in keys  # only once a CISO is reported
+    at.radio(key="survey_0_ciso_present").set_value("yes").run()
+    assert "survey_0_ciso_in_csuite" in {w.key for w in at.radio}
+
+
+def test_submitting_stores_exactly_one_response_even_when_clicked_twice(db):
+    at = start()
+    fill_form(at)
+    at.button(key="survey_submit").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Thank you, your answers are recorded."
+    at.button(key="survey_submit").click().run()
+    assert at.success[0].value == "Already recorded."
+    with Store(db) as store:
+        assert store.count_responses() == 1
+        row = store.responses().iloc[0]
+    assert row["country"] == "UK" and row["wave"] == "2016-12"
+    assert row["impersonated_roles__cfo"] and row["longest_outage_hours"] == 6.5
+
+
+def test_incomplete_form_shows_what_is_missing_and_stores_nothing(db):
+    at = start()
+    at.radio(key="survey_0_country").set_value("US").run()
+    at.button(key="survey_submit").click().run()
+    assert not at.exception
+    assert "question 'org_size': an answer is required" in at.error[0].value
+    with Store(db) as store:
+        assert store.count_responses() == 0
+
+
+def test_new_response_gets_a_new_key(db):
+    at = start()
+    fill_form(at)
+    at.button(key="survey_submit").click().run()
+    at.button(key="survey_new").click().run()
+    assert "survey_1_country" in {w.key for w in at.radio}
+
+
+def test_analysis_pages_need_a_login(db):
+    at = start()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/whaling.py")  # not offered before login
+    direct = AppTest.from_file(str(Path(APP).parent / "app_pages" / "whaling.py"), default_timeout=60).run()
+    assert not direct.exception
+    assert direct.warning[0].value == "This page is for analysts. Log in first."
+    assert len(direct.metric) == 0
+
+
+def test_login_with_the_demo_analyst(db):
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+    at = start("app_pages/login.py")
+    at.text_input(key="login_username").input("analyst")
+    at.text_input(key="login_password").input("wrong")
+    at.button[0].click().run()
+    assert at.error[0].value == "Unknown username or wrong password."
+    assert "auth_user" not in at.session_state
+    at.text_input(key="login_password").input("demo")
+    at.button[0].click().run()
+    assert at.session_state["auth_user"] == "analyst"
+
+
+def test_whaling_page_shows_the_share_with_interval_and_n(db):
+    with Store(db) as store:
+        load_demo(store)
+    at = start("app_pages/whaling.py", user="analyst")
+    assert not at.exception
+    shown = " ".join(m.value for m in at.metric)
+    assert "%" in shown
+    table = at.dataframe[0].value
+    assert {"wave", "estimate", "ci_low", "ci_high", "n"} <= set(table.columns)
+    assert table["n"].tolist() == [450, 520]
+
+
+@pytest.mark.parametrize("page", ["app_pages/survey.py", "app_pages/login.py"])
+def test_public_pages_run_on_an_empty_store(db, page):
+    at = start(page)
+    assert not at.exception

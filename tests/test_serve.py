@@ -1,0 +1,97 @@
+"""The quick-start path for real: `surveykit serve --demo` answers on its port, seen by a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from surveykit import Store
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SURVEYKIT_DB_URL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "surveykit", "serve", "--demo", "--port", str(port), "--address", "127.0.0.1"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"serve exited early:\n{process.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the app did not answer on its port within 90 s")
+        yield url, folder / "surveykit.db"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_serve_answers_with_the_demo_data(served):
+    url, database = served
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        assert answer.status == 200
+        assert b"<title>" in answer.read()
+    assert database.is_file()  # the embedded SQLite store, in the folder serve was started from
+    with Store(f"sqlite:///{database}") as store:
+        assert store.count_responses() == 970
+        assert store.waves() == ["2015-12", "2016-12"]
+
+
+@pytest.mark.browser
+def test_a_real_browser_renders_the_survey_form(served):
+    if CHROMIUM is None:
+        message = "Chromium is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; scripts/test installs it")
+        pytest.skip(message + "; run scripts/test to install it")
+    from playwright.sync_api import sync_playwright
+
+    url, database = served
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_text("Whaling and email security posture").first.wait_for(timeout=60_000)
+            page.get_by_text("Does your organisation have a Chief Information Security Officer").first.wait_for()
+            assert page.get_by_text("Is your CISO a member of the C-suite?").count() == 0
+            page.get_by_text("Analyst login").first.wait_for()
+        finally:
+            browser.close()
