@@ -5,6 +5,7 @@ The public API is imported here explicitly; everything else is private.
 
 from __future__ import annotations
 
+from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
 from surveykit.exceptions import (
     DesignError,
     ImportValidationError,
@@ -16,24 +17,27 @@ from surveykit.exceptions import (
     SurveykitError,
     WeightError,
 )
-
-# --- collection: instrument, store, demo data (issue 2) ---
-from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
 from surveykit.instrument import Instrument, Question, default_instrument, load_instrument, read_xlsform
 from surveykit.responses import export_responses, import_responses
 from surveykit.store import Store
 
-# --- statistics: design, proportions, weighting, crosstab (issue 3) ---
-
-# --- incidents: ingest, growth, durations (issue 4) ---
+# Statistics (issue 3) and incidents (issue 4) imports go above, in sorted order.
 
 __version__ = "0.1.0"
 
 __all__ = [
-    # collection
+    "DesignError",
+    "ImportValidationError",
     "Instrument",
+    "InstrumentError",
+    "LonelyPSUError",
+    "Problem",
     "Question",
+    "SmallSampleWarning",
     "Store",
+    "StoreError",
+    "SurveykitError",
+    "WeightError",
     "default_instrument",
     "demo_incidents",
     "demo_margins",
@@ -43,14 +47,4 @@ __all__ = [
     "load_demo",
     "load_instrument",
     "read_xlsform",
-    # errors
-    "DesignError",
-    "ImportValidationError",
-    "InstrumentError",
-    "LonelyPSUError",
-    "Problem",
-    "SmallSampleWarning",
-    "StoreError",
-    "SurveykitError",
-    "WeightError",
 ]

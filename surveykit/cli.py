@@ -256,9 +256,8 @@ def _serve(args: argparse.Namespace) -> int:
             from surveykit.datasets import load_demo
 
             report = load_demo(store)
-            print(
-                f"Loaded the demo data: {report.responses_added} responses, {report.incidents_added} incidents."
-            )
+            added = f"{report.responses_added} responses, {report.incidents_added} incidents"
+            print(f"Loaded the demo data: {added}.")
     env = dict(os.environ, SURVEYKIT_DB_URL=url)
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),

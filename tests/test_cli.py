@@ -13,7 +13,8 @@ from surveykit.cli import main
 from .test_responses import GOOD, HEADER
 
 COMMANDS = [
-    "demo", "import-responses", "import-incidents", "export-responses", "add-analyst", "check-instrument", "serve",
+    "demo", "import-responses", "import-incidents", "export-responses",
+    "add-analyst", "check-instrument", "serve",
 ]  # fmt: skip
 
 

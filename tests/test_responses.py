@@ -114,7 +114,9 @@ def test_xlsx_import_matches_csv(tmp_path, sqlite_url):
         import_responses(first, csv_path)
         import_responses(second, xlsx_path)
         drop = ["respondent_id", "submitted_at"]
-        pd.testing.assert_frame_equal(first.responses().drop(columns=drop), second.responses().drop(columns=drop))
+        pd.testing.assert_frame_equal(
+            first.responses().drop(columns=drop), second.responses().drop(columns=drop)
+        )
 
 
 def test_export_round_trip(store, tmp_path):
@@ -124,5 +126,5 @@ def test_export_round_trip(store, tmp_path):
     back = pd.read_excel(out)
     assert back["country"].tolist() == ["US", "UK", "ZA"]
     assert export_responses(store, tmp_path / "out.csv", wave=["2015-12"]) == 1
-    with pytest.raises(SurveykitError, match="writes .csv or .xlsx"):
+    with pytest.raises(SurveykitError, match=r"writes \.csv or \.xlsx"):
         export_responses(store, tmp_path / "out.parquet")

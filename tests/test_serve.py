@@ -81,7 +81,7 @@ def test_a_real_browser_renders_the_survey_form(served):
         pytest.skip(message + "; run scripts/test to install it")
     from playwright.sync_api import sync_playwright
 
-    url, database = served
+    url, _database = served
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
     with sync_playwright() as playwright:
@@ -90,7 +90,9 @@ def test_a_real_browser_renders_the_survey_form(served):
             page = browser.new_page()
             page.goto(url)
             page.get_by_text("Whaling and email security posture").first.wait_for(timeout=60_000)
-            page.get_by_text("Does your organisation have a Chief Information Security Officer").first.wait_for()
+            page.get_by_text(
+                "Does your organisation have a Chief Information Security Officer"
+            ).first.wait_for()
             assert page.get_by_text("Is your CISO a member of the C-suite?").count() == 0
             page.get_by_text("Analyst login").first.wait_for()
         finally:

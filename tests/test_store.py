@@ -58,7 +58,13 @@ def test_responses_come_back_tidy(store):
     store.submit(instrument, VALID_ANSWERS, wave="2015-12")
     store.submit(instrument, {**VALID_ANSWERS, "ciso_present": "yes", "ciso_in_csuite": "no"}, wave="2016-12")
     frame = store.responses()
-    assert list(frame.columns[:5]) == ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
+    assert list(frame.columns[:5]) == [
+        "respondent_id",
+        "wave",
+        "submitted_at",
+        "instrument_id",
+        "instrument_version",
+    ]
     assert list(frame.columns[5:]) == instrument.columns
     assert len(frame) == 2
     assert frame["impersonated_roles__ceo"].tolist() == [True, True]
