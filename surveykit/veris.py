@@ -1,0 +1,327 @@
+"""VERIS JSON incidents mapped to the canonical incident schema.
+
+VERIS (the Vocabulary for Event Recording and Incident Sharing, behind the VERIS Community
+Database and the Verizon DBIR) records one incident per JSON object. This module reads a single
+object, an array of objects, or a directory with one object per file (the VCDB layout,
+``*.json`` or ``*.JSON``, not recursive) and maps each record as follows; "Unknown", "Other"
+and absent values become missing.
+
+============================  ==========================================================
+canonical column              VERIS source
+============================  ==========================================================
+incident_id                   ``incident_id``; records sharing ``plus.master_id`` are one
+                              incident: the first (by file name) is kept, the rest counted
+                              as duplicates
+year, month, day              ``timeline.incident.{year, month, day}``
+country                       first known ``victim.country`` (ISO 3166-1 alpha-2)
+region                        first known ``victim.region`` (six-digit UN M.49
+                              region+sub-region, stored as the three-digit sub-region code)
+incident_type                 rules below
+impersonated_role             missing: VERIS does not record who was impersonated
+severity                      ``impact.overall_rating``: Insignificant, Distracting -> low;
+                              Painful -> medium; Damaging -> high; Catastrophic -> critical
+detected_at                   incident date (midnight UTC, day known) + ``timeline.discovery``
+resolved_at                   detected_at + ``timeline.containment``
+loss_amount                   ``impact.overall_amount``, else the sum of ``impact.loss[].amount``
+                              (in ``impact.iso_currency_code``; not converted)
+source                        the file name (with the record number for arrays)
+============================  ==========================================================
+
+Incident type, first matching rule:
+
+1. ``whaling_bec``: ``action.social.variety`` has Phishing or Pretexting, ``vector`` has Email,
+   and either ``target`` has Executive or Finance or ``attribute.integrity.variety`` has
+   Misrepresentation or Fraudulent transaction.
+2. ``phishing``: social variety Phishing, or Pretexting by Email.
+3. ``malware``: any ``action.malware``.
+4. ``account_compromise``: ``action.hacking.variety`` has Use of stolen creds or Brute force.
+5. ``data_loss``: ``attribute.confidentiality.data_disclosure`` is Yes, or ``action.error`` or
+   ``action.physical`` has Loss, Misdelivery or Theft.
+6. ``email_outage``: ``attribute.availability.variety`` has Interruption or Loss and an asset
+   variety is ``S - Mail``.
+7. ``other``: any other known action; missing when the only action is Unknown.
+
+Durations ``{unit, value}`` use Seconds to Weeks exactly, a month as 30.4375 days and a year as
+365.25 days; a unit without a value (VERIS allows "Days" alone) gives no time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from surveykit.exceptions import Problem, SurveykitError
+
+__all__ = ["VerisRecords", "read_veris", "veris_incident_type", "veris_to_incident"]
+
+_UNKNOWN = {"unknown", "other", "na", "n/a", ""}
+_SEVERITY = {
+    "insignificant": "low",
+    "distracting": "low",
+    "painful": "medium",
+    "damaging": "high",
+    "catastrophic": "critical",
+}
+_UNIT_SECONDS = {
+    "seconds": 1.0,
+    "minutes": 60.0,
+    "hours": 3600.0,
+    "days": 86400.0,
+    "weeks": 7 * 86400.0,
+    "months": 30.4375 * 86400.0,
+    "years": 365.25 * 86400.0,
+}
+
+
+@dataclass
+class VerisRecords:
+    """VERIS records read from a file, array or directory, mapped to canonical raw values.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One mapping per valid record, keyed by canonical column.
+    labels : list of str
+        Where each row came from (file name, with the record number for arrays).
+    problems : list of Problem
+        Files or records that are not valid VERIS, named with the reason.
+    duplicates : int
+        Records dropped because an earlier one has the same ``plus.master_id``.
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def read_veris(path: str | Path, *, progress: bool = False) -> VerisRecords:
+    """Read VERIS incidents from a JSON file (object or array) or a directory of JSON files.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.json`` file or a directory of ``*.json``/``*.JSON`` files (VCDB layout).
+    progress : bool
+        Show a progress bar over the files on stderr.
+
+    Raises
+    ------
+    SurveykitError
+        If the path does not exist or a directory holds no JSON files.
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+        if not files:
+            raise SurveykitError(f"{path}: no *.json files in this folder (VCDB layout expected).")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise SurveykitError(f"No VERIS file or folder at {str(path)!r}.")
+    out = VerisRecords()
+    seen_master: set[str] = set()
+    iterator: Any = files
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(files, desc=f"Reading {path.name}", unit=" files", file=sys.stderr)
+    for file in iterator:
+        name = file.name
+        try:
+            document = json.loads(file.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            out.problems.append(Problem(name, "", "", f"not UTF-8 text ({exc.reason})"))
+            continue
+        except json.JSONDecodeError as exc:
+            reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            out.problems.append(Problem(name, "", "", reason))
+            continue
+        if isinstance(document, list):
+            records = [(f"{name} record {i + 1}", r) for i, r in enumerate(document)]
+        else:
+            records = [(name, document)]
+        for label, record in records:
+            problem = _check_record(label, record)
+            if problem is not None:
+                out.problems.append(problem)
+                continue
+            master = _get(record, "plus", "master_id")
+            if isinstance(master, str) and master.strip():
+                if master in seen_master:
+                    out.duplicates += 1
+                    continue
+                seen_master.add(master)
+            row = veris_to_incident(record)
+            row["source"] = label
+            out.rows.append(row)
+            out.labels.append(label)
+    return out
+
+
+def veris_to_incident(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Map one VERIS record to canonical incident values (not yet validated).
+
+    Parameters
+    ----------
+    record : mapping
+        A parsed VERIS JSON object.
+
+    Returns
+    -------
+    dict
+        Keyed by canonical column (``source`` excluded); unknown values are None.
+    """
+    incident = _get(record, "timeline", "incident") or {}
+    year, month, day = (incident.get(k) for k in ("year", "month", "day"))
+    victim = record.get("victim")
+    if isinstance(victim, list):  # VERIS 1.2 allowed several victims; the first is primary
+        victim = victim[0] if victim else {}
+    victim = victim if isinstance(victim, Mapping) else {}
+    detected = resolved = None
+    start = _day_start(year, month, day)
+    if start is not None:
+        discovery = _duration(_get(record, "timeline", "discovery"))
+        if discovery is not None:
+            detected = start + discovery
+            containment = _duration(_get(record, "timeline", "containment"))
+            if containment is not None:
+                resolved = detected + containment
+    rating = _get(record, "impact", "overall_rating")
+    return {
+        "incident_id": record.get("incident_id"),
+        "year": year,
+        "month": month,
+        "day": day,
+        "country": _first_known(victim.get("country")),
+        "region": _first_known(victim.get("region"), unknown={"000000"}),
+        "incident_type": veris_incident_type(record),
+        "impersonated_role": None,
+        "severity": _SEVERITY.get(rating.lower()) if isinstance(rating, str) else None,
+        "detected_at": detected,
+        "resolved_at": resolved,
+        "loss_amount": _loss(record),
+    }
+
+
+def veris_incident_type(record: Mapping[str, Any]) -> str | None:
+    """The canonical incident type of a VERIS record (see the module notes for the rules)."""
+    action = record.get("action") if isinstance(record.get("action"), Mapping) else {}
+    social = action.get("social") if isinstance(action.get("social"), Mapping) else None
+    if social is not None:
+        variety = _values(social.get("variety"))
+        vector = _values(social.get("vector"))
+        target = _values(social.get("target"))
+        integrity = _values(_get(record, "attribute", "integrity", "variety"))
+        email = "email" in vector
+        lure = variety & {"phishing", "pretexting"}
+        if email and lure and (target & {"executive", "finance"} or
+                               integrity & {"misrepresentation", "fraudulent transaction"}):  # fmt: skip
+            return "whaling_bec"
+        if "phishing" in variety or ("pretexting" in variety and email):
+            return "phishing"
+    if "malware" in action:
+        return "malware"
+    if _values(_get(action, "hacking", "variety")) & {"use of stolen creds", "brute force"}:
+        return "account_compromise"
+    disclosure = _get(record, "attribute", "confidentiality", "data_disclosure")
+    lost = (_values(_get(action, "error", "variety")) | _values(_get(action, "physical", "variety"))) & {
+        "loss",
+        "misdelivery",
+        "theft",
+    }
+    if (isinstance(disclosure, str) and disclosure.lower() == "yes") or lost:
+        return "data_loss"
+    availability = _values(_get(record, "attribute", "availability", "variety"))
+    assets = _get(record, "asset", "assets")
+    asset_kinds = {
+        str(a.get("variety", "")).lower() for a in assets if isinstance(a, Mapping)
+    } if isinstance(assets, list) else set()  # fmt: skip
+    if availability & {"interruption", "loss"} and "s - mail" in asset_kinds:
+        return "email_outage"
+    known = [k for k in action if k.lower() != "unknown"]
+    return "other" if known else None
+
+
+def _check_record(label: str, record: object) -> Problem | None:
+    if not isinstance(record, Mapping):
+        kind = type(record).__name__
+        return Problem(label, "", "", f"not a VERIS incident: expected a JSON object, found {kind}")
+    incident_id = record.get("incident_id")
+    if not isinstance(incident_id, str) or not incident_id.strip():
+        return Problem(label, "incident_id", _show(incident_id), "not valid VERIS: incident_id is missing")
+    timeline = _get(record, "timeline", "incident")
+    if not isinstance(timeline, Mapping) or "year" not in timeline:
+        return Problem(
+            label, "timeline.incident.year", "", "not valid VERIS: timeline.incident.year is required"
+        )
+    return None
+
+
+def _show(value: object) -> str:
+    return "" if value is None else str(value)[:60]
+
+
+def _get(record: object, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(record, Mapping):
+            return None
+        record = record.get(key)
+    return record
+
+
+def _values(value: object) -> set[str]:
+    if isinstance(value, str):
+        return {value.lower()}
+    if isinstance(value, list):
+        return {str(v).lower() for v in value}
+    return set()
+
+
+def _first_known(value: object, unknown: set[str] | None = None) -> str | None:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str) and item.strip().lower() not in _UNKNOWN and item not in (unknown or set()):
+            return item.strip()
+    return None
+
+
+def _day_start(year: object, month: object, day: object) -> pd.Timestamp | None:
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (year, month, day)):
+        return None
+    try:
+        return pd.Timestamp(year=year, month=month, day=day)
+    except ValueError:
+        return None  # the validator reports the impossible date
+
+
+def _duration(value: object) -> pd.Timedelta | None:
+    if not isinstance(value, Mapping):
+        return None
+    unit = value.get("unit")
+    amount = value.get("value")
+    if not isinstance(unit, str) or unit.lower() not in _UNIT_SECONDS:
+        return None
+    if not isinstance(amount, int | float) or isinstance(amount, bool) or amount < 0:
+        return None
+    return pd.Timedelta(seconds=float(amount) * _UNIT_SECONDS[unit.lower()])
+
+
+def _loss(record: Mapping[str, Any]) -> float | None:
+    overall = _get(record, "impact", "overall_amount")
+    if isinstance(overall, int | float) and not isinstance(overall, bool):
+        return float(overall)
+    losses = _get(record, "impact", "loss")
+    if isinstance(losses, list):
+        amounts = [
+            x["amount"] for x in losses if isinstance(x, Mapping) and isinstance(x.get("amount"), int | float)
+        ]
+        if amounts:
+            return float(sum(amounts))
+    return None
