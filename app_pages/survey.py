@@ -26,8 +26,15 @@ for question in instrument.questions:
     label = question.text + ("" if question.required else " (optional)")
     labels = {c.name: c.label for c in question.choices}
     if question.type == "select_one":
+        short = len(labels) <= 4 and all(len(text) <= 16 for text in labels.values())
         answers[question.id] = st.radio(
-            label, list(labels), index=None, format_func=labels.get, key=key, help=question.hint or None
+            label,
+            list(labels),
+            index=None,
+            format_func=labels.get,
+            key=key,
+            help=question.hint or None,
+            horizontal=short,
         )
     elif question.type == "select_multiple":
         answers[question.id] = st.multiselect(

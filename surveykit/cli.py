@@ -265,6 +265,7 @@ def _serve(args: argparse.Namespace) -> int:
         "--server.address", args.address,
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
     print(f"Starting surveykit on http://{args.address}:{args.port} with {store!r}", flush=True)
     try:

@@ -48,6 +48,13 @@ def test_bundled_instrument_covers_the_posture_questions():
     assert instrument["org_size"].choice_names == ["lt250", "250_999", "1000_4999", "5000_plus"]
 
 
+def test_bundled_wording_survived_yaml_parsing():
+    # An unquoted comma inside a YAML flow mapping silently cuts a label short.
+    for question in default_instrument().questions:
+        for text in [question.text, *(c.label for c in question.choices)]:
+            assert text.count("(") == text.count(")"), (question.id, text)
+
+
 def test_the_bundled_file_lives_in_data():
     root = Path(__file__).resolve().parent.parent
     from_data = load_instrument(root / "data" / "instruments" / "whaling_posture.yaml")
