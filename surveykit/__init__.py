@@ -6,9 +6,11 @@ The public API is imported here explicitly; everything else is private.
 from __future__ import annotations
 
 from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
+from surveykit.durations import kaplan_meier, km_quantiles, time_to_resolve
 from surveykit.exceptions import (
     DesignError,
     ImportValidationError,
+    IncompleteDataWarning,
     InstrumentError,
     LonelyPSUError,
     Problem,
@@ -16,6 +18,23 @@ from surveykit.exceptions import (
     StoreError,
     SurveykitError,
     WeightError,
+)
+from surveykit.growth import (
+    cagr,
+    growth_trend,
+    incident_counts,
+    loss_growth,
+    poisson_rate_ratio,
+    survey_growth,
+    yoy_growth,
+)
+from surveykit.incidents import (
+    INCIDENT_COLUMNS,
+    ImportReport,
+    IncidentValidation,
+    import_incidents,
+    read_incidents,
+    validate_incidents,
 )
 from surveykit.instrument import Instrument, Question, default_instrument, load_instrument, read_xlsform
 from surveykit.responses import export_responses, import_responses
@@ -26,8 +45,12 @@ from surveykit.store import Store
 __version__ = "0.1.0"
 
 __all__ = [
+    "INCIDENT_COLUMNS",
     "DesignError",
+    "ImportReport",
     "ImportValidationError",
+    "IncidentValidation",
+    "IncompleteDataWarning",
     "Instrument",
     "InstrumentError",
     "LonelyPSUError",
@@ -38,13 +61,26 @@ __all__ = [
     "StoreError",
     "SurveykitError",
     "WeightError",
+    "cagr",
     "default_instrument",
     "demo_incidents",
     "demo_margins",
     "demo_responses",
     "export_responses",
+    "growth_trend",
+    "import_incidents",
     "import_responses",
+    "incident_counts",
+    "kaplan_meier",
+    "km_quantiles",
     "load_demo",
     "load_instrument",
+    "loss_growth",
+    "poisson_rate_ratio",
+    "read_incidents",
     "read_xlsform",
+    "survey_growth",
+    "time_to_resolve",
+    "validate_incidents",
+    "yoy_growth",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 __all__ = [
     "DesignError",
     "ImportValidationError",
+    "IncompleteDataWarning",
     "InstrumentError",
     "LonelyPSUError",
     "Problem",
@@ -109,3 +110,8 @@ class LonelyPSUError(DesignError):
 
 class SmallSampleWarning(UserWarning):
     """A reported cell rests on fewer respondents than the reporting threshold."""
+
+
+class IncompleteDataWarning(UserWarning):
+    """Records were left out of an analysis (dates too vague for the period asked), or the
+    latest period looks partial and should be compared on the same calendar window."""

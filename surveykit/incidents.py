@@ -783,10 +783,18 @@ def _normalise(
         else:
             day = filled
     year_source = column("year") if column("year") is not None else occurred
-    check.flag(year.isna(), "year" if column("year") is not None else "occurred_on",
-               year_source, "the incident year is missing; every incident needs at least a year")  # fmt: skip
-    check.flag(month.isna() & ~day.isna(), "month", column("month") if column("month") is not None
-               else occurred, "a day is given without a month")  # fmt: skip
+    check.flag(
+        year.isna(),
+        "year" if column("year") is not None else "occurred_on",
+        year_source,
+        "the incident year is missing; every incident needs at least a year",
+    )
+    check.flag(
+        month.isna() & ~day.isna(),
+        "month",
+        column("month") if column("month") is not None else occurred,
+        "a day is given without a month",
+    )
     complete = ~(year.isna() | month.isna() | day.isna())
     occurred_on = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     if complete.any():
@@ -801,8 +809,9 @@ def _normalise(
         dates = pd.to_datetime(parts, errors="coerce")
         invalid = np.zeros(n, dtype=bool)
         invalid[idx] = dates.isna().to_numpy()
-        check.flag(invalid, "day", column("day") if column("day") is not None else occurred,
-                   "no such calendar date")  # fmt: skip
+        check.flag(
+            invalid, "day", column("day") if column("day") is not None else occurred, "no such calendar date"
+        )
         occurred_on.iloc[idx] = dates.to_numpy()
     out["year"], out["month"], out["day"] = year, month, day
     out["occurred_on"] = occurred_on
@@ -826,8 +835,12 @@ def _normalise(
             else _parse_datetime(values, name, raw, check, date_format)
         )
     backwards = (out["resolved_at"] < out["detected_at"]).to_numpy()
-    check.flag(backwards, "resolved_at", column("resolved_at") if column("resolved_at") is not None
-               else out["resolved_at"], "resolved before it was detected")  # fmt: skip
+    check.flag(
+        backwards,
+        "resolved_at",
+        column("resolved_at") if column("resolved_at") is not None else out["resolved_at"],
+        "resolved before it was detected",
+    )
     check.flag(
         out["resolved_at"].notna().to_numpy() & out["detected_at"].isna().to_numpy(),
         "detected_at",
@@ -979,8 +992,7 @@ def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.arra
     missing = text.isin(_COUNTRY_MISSING)
     known = text.isin(_ISO_ALPHA2)
     bad = ~missing & ~known
-    check.flag(bad, "country", values,
-               "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)")  # fmt: skip
+    check.flag(bad, "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)")
     return pd.array(text.where(known), dtype="string")
 
 
@@ -1007,8 +1019,9 @@ def _parse_region(values: pd.Series | None, n: int, check: _Checker) -> pd.array
     missing = _missing_mask(text)
     codes = text.where(~missing).map(lambda t: _region_code(t) if isinstance(t, str) else "")
     bad = codes.isna() & ~missing
-    check.flag(bad, "region", values,
-               "not a UN M.49 region code or name (for example 021, 154, 'Northern Europe')")  # fmt: skip
+    check.flag(
+        bad, "region", values, "not a UN M.49 region code or name (for example 021, 154, 'Northern Europe')"
+    )
     codes = codes.where(codes.notna() & (codes != ""))
     return pd.array(codes, dtype="string")
 
@@ -1045,8 +1058,12 @@ def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     cleaned = cleaned.str.replace(" ", "", regex=False)
     number = pd.to_numeric(cleaned.where(~missing), errors="coerce")
     bad = number.isna() & ~missing
-    check.flag(bad, "loss_amount", values,
-               "loss_amount must be a number such as 25000 or 25,000.50 (a point marks decimals)")  # fmt: skip
+    check.flag(
+        bad,
+        "loss_amount",
+        values,
+        "loss_amount must be a number such as 25000 or 25,000.50 (a point marks decimals)",
+    )
     negative = number < 0
     check.flag(negative, "loss_amount", values, "loss_amount cannot be negative")
     return pd.array(number.where(~negative), dtype="Float64")
@@ -1073,8 +1090,9 @@ def _incident_ids(raw: _Raw, result: pd.DataFrame, check: _Checker) -> pd.array:
         repeated = first.duplicated("id") & clashes
         mask = np.zeros(len(ids), dtype=bool)
         mask[repeated[repeated].index.to_numpy()] = True
-        check.flag(mask, "incident_id", values,
-                   "this incident id is used by an earlier row with different details")  # fmt: skip
+        check.flag(
+            mask, "incident_id", values, "this incident id is used by an earlier row with different details"
+        )
         return pd.array(ids, dtype="string")
     ordinal = content.groupby(content).cumcount().astype(str)
     keyed = (content + "#" + ordinal).tolist()

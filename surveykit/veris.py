@@ -221,8 +221,14 @@ def veris_incident_type(record: Mapping[str, Any]) -> str | None:
         integrity = _values(_get(record, "attribute", "integrity", "variety"))
         email = "email" in vector
         lure = variety & {"phishing", "pretexting"}
-        if email and lure and (target & {"executive", "finance"} or
-                               integrity & {"misrepresentation", "fraudulent transaction"}):  # fmt: skip
+        if (
+            email
+            and lure
+            and (
+                target & {"executive", "finance"}
+                or integrity & {"misrepresentation", "fraudulent transaction"}
+            )
+        ):
             return "whaling_bec"
         if "phishing" in variety or ("pretexting" in variety and email):
             return "phishing"
@@ -240,9 +246,11 @@ def veris_incident_type(record: Mapping[str, Any]) -> str | None:
         return "data_loss"
     availability = _values(_get(record, "attribute", "availability", "variety"))
     assets = _get(record, "asset", "assets")
-    asset_kinds = {
-        str(a.get("variety", "")).lower() for a in assets if isinstance(a, Mapping)
-    } if isinstance(assets, list) else set()  # fmt: skip
+    asset_kinds = (
+        {str(a.get("variety", "")).lower() for a in assets if isinstance(a, Mapping)}
+        if isinstance(assets, list)
+        else set()
+    )
     if availability & {"interruption", "loss"} and "s - mail" in asset_kinds:
         return "email_outage"
     known = [k for k in action if k.lower() != "unknown"]
