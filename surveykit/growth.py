@@ -127,7 +127,9 @@ def _rate_ratio(
             )
         low, high = confint_poisson_2indep(c1, e1, c0, e0, method="score", compare="ratio", alpha=alpha)
         test = test_poisson_2indep(c1, e1, c0, e0, method="score", compare="ratio")
-        return (c1 / e1) / (c0 / e0), float(low), float(high), float(test.pvalue), "score"
+        # From the statistic, not test.pvalue, which underflows to 0 for large effects.
+        p_value = 2 * stats.norm.sf(abs(float(test.statistic)))
+        return (c1 / e1) / (c0 / e0), float(low), float(high), float(p_value), "score"
     n = c1 + c0
     if n == 0:
         return np.nan, 0.0, np.inf, 1.0, "exact-conditional"
@@ -425,7 +427,8 @@ def growth_trend(
     model : {"auto", "poisson", "quasi_poisson", "negative_binomial"}
         ``"auto"`` fits Poisson and, if the Pearson dispersion test rejects at the 5% level
         (overdispersion), a negative-binomial (NB2, dispersion ``alpha`` by maximum likelihood)
-        model instead. ``"quasi_poisson"`` scales the Poisson standard errors by the Pearson
+        model instead; its interval is that of R ``MASS::glm.nb`` + ``confint.default``
+        (Wald, given the estimated ``theta = 1 / alpha``). ``"quasi_poisson"`` scales the Poisson standard errors by the Pearson
         dispersion.
     level : float
         Confidence level (Wald interval on ``b``).
@@ -479,10 +482,14 @@ def _fit_trend(part: pd.DataFrame, model: str, level: float) -> dict[str, object
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter; checked below
-            fit = sm.NegativeBinomial(y, X, offset=offset).fit(disp=0, maxiter=200)
-        if not fit.mle_retvals.get("converged", True):
+            joint = sm.NegativeBinomial(y, X, offset=offset).fit(disp=0, maxiter=200)
+        if not joint.mle_retvals.get("converged", True):
             raise SurveykitError("The negative-binomial trend did not converge; try model='quasi_poisson'.")
-        nb_alpha = float(fit.params[-1])
+        nb_alpha = float(joint.params[-1])
+        # Refit as a GLM at the ML dispersion: the same estimates, and the standard errors of
+        # R's MASS::glm.nb (expected information given theta = 1 / alpha).
+        family = sm.families.NegativeBinomial(alpha=nb_alpha)
+        fit = sm.GLM(y, X, family=family, offset=offset).fit(start_params=joint.params[:-1])
     slope = float(fit.params[1])
     low, high = (float(v) for v in np.asarray(fit.conf_int(alpha=alpha_level))[1])
     return {
