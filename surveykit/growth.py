@@ -428,8 +428,8 @@ def growth_trend(
         ``"auto"`` fits Poisson and, if the Pearson dispersion test rejects at the 5% level
         (overdispersion), a negative-binomial (NB2, dispersion ``alpha`` by maximum likelihood)
         model instead; its interval is that of R ``MASS::glm.nb`` + ``confint.default``
-        (Wald, given the estimated ``theta = 1 / alpha``). ``"quasi_poisson"`` scales the Poisson standard errors by the Pearson
-        dispersion.
+        (Wald, given the estimated ``theta = 1 / alpha``). ``"quasi_poisson"`` scales the
+        Poisson standard errors by the Pearson dispersion.
     level : float
         Confidence level (Wald interval on ``b``).
     start, end : str, optional
