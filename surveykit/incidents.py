@@ -29,6 +29,8 @@ import csv
 import hashlib
 import re
 import sys
+import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -568,8 +570,12 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) 
             break
         except UnicodeDecodeError as exc:
             last_error = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise SurveykitError(f"{path.name}: not a readable CSV file ({exc}).") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
+            detail = str(exc).replace("Error tokenizing data. C error: ", "")
+            raise SurveykitError(
+                f"{path.name}: not a readable {delimiter!r}-separated file ({detail}); a value "
+                "containing the delimiter must be in double quotes."
+            ) from None
     else:  # pragma: no cover - latin-1 decodes every byte
         raise SurveykitError(f"{path.name}: cannot decode the file ({last_error}).")
     headers = [str(h) for h in frame.columns]
@@ -592,6 +598,14 @@ def _read_csv_text(path: Path, delimiter: str, encoding: str, progress: bool) ->
         "skip_blank_lines": False,
         "skipinitialspace": True,
     }
+    # A row with more fields than the header must fail, not silently become an index.
+    options["index_col"] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return _read_csv_chunks(path, options, progress)
+
+
+def _read_csv_chunks(path: Path, options: dict[str, Any], progress: bool) -> pd.DataFrame:
     if not progress:
         return pd.read_csv(path, **options)
     from tqdm.auto import tqdm
@@ -613,7 +627,7 @@ def _read_xlsx(path: Path, mapping: Mapping[str, str] | None, sheet: str | int |
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise SurveykitError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
     try:
         names = book.sheetnames
@@ -783,8 +797,9 @@ def _normalise(
         else:
             day = filled
     year_source = column("year") if column("year") is not None else occurred
+    # A date already reported as unreadable needs no second "year is missing".
     check.flag(
-        year.isna(),
+        _mask(year.isna()) & ~check.bad,
         "year" if column("year") is not None else "occurred_on",
         year_source,
         "the incident year is missing; every incident needs at least a year",

@@ -1,0 +1,215 @@
+"""Reading, validating and importing incident logs (CSV and XLSX) into the canonical schema."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from surveykit import (
+    INCIDENT_COLUMNS,
+    ImportValidationError,
+    Store,
+    SurveykitError,
+    demo_incidents,
+    import_incidents,
+    read_incidents,
+    validate_incidents,
+)
+from surveykit.incidents import INCIDENT_DTYPES
+
+HEADER = [
+    "Ticket",
+    "Date",
+    "Country",
+    "Region",
+    "Category",
+    "Impersonated",
+    "Severity",
+    "Opened",
+    "Closed",
+    "Loss",
+]
+ROWS = [
+    ["INC-1", "2015-03-04", "US", "021", "BEC", "CEO", "High", "2015-03-04 09:30", "2015-03-05 10:00", "25,000.50"],
+    ["INC-2", "2015-11", "gb", "Northern Europe", "phishing", "", "low", "", "", ""],
+    ["INC-3", "2016-02-29", "ZA", "", "Email outage", "", "critical", "2016-02-29 22:00", "", ""],
+    ["INC-4", "2016-07-01", "Unknown", "150154", "ransomware", "", "", "2016-07-01T08:00:00+02:00", "2016-07-01 12:00", "0"],
+]  # fmt: skip
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def test_csv_reads_into_the_canonical_schema(tmp_path: Path) -> None:
+    log = read_incidents(_write_csv(tmp_path / "log.csv", ROWS))
+    assert list(log.columns) == INCIDENT_COLUMNS
+    assert {c: str(t) for c, t in log.dtypes.items()} == {
+        c: ("string" if t == "string" else t) for c, t in INCIDENT_DTYPES.items()
+    }
+    first, second, third, fourth = (log.iloc[i] for i in range(4))
+    assert (first["incident_id"], first["incident_type"], first["impersonated_role"]) == (
+        "INC-1",
+        "whaling_bec",
+        "ceo",
+    )
+    assert first["occurred_on"] == pd.Timestamp("2015-03-04") and first["loss_amount"] == 25000.5
+    assert first["resolved_at"] - first["detected_at"] == pd.Timedelta(hours=24, minutes=30)
+    # a year-month date keeps the month; the day and the full date stay unknown, never invented
+    assert (second["year"], second["month"]) == (2015, 11)
+    assert pd.isna(second["day"]) and pd.isna(second["occurred_on"])
+    assert (second["country"], second["region"]) == ("GB", "154")
+    assert third["incident_type"] == "email_outage" and pd.isna(third["resolved_at"])
+    assert pd.isna(fourth["country"]) and fourth["region"] == "154"
+    # +02:00 converted to naive UTC
+    assert fourth["detected_at"] == pd.Timestamp("2016-07-01 06:00")
+    assert (log["source"] == "log.csv").all()
+
+
+@pytest.mark.parametrize(("sep", "encoding"), [(";", "utf-8-sig"), ("\t", "latin-1"), ("|", "utf-8")])
+def test_delimiter_and_encoding_are_sniffed(tmp_path: Path, sep: str, encoding: str) -> None:
+    rows = [r[:] for r in ROWS]
+    rows[0][9] = "25000.50"  # a comma would be the delimiter's business only with sep=","
+    path = tmp_path / "log.csv"
+    lines = [sep.join([*HEADER, "Source"])] + [sep.join([*r, "Sécurité"]) for r in rows]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    log = read_incidents(path)
+    assert len(log) == 4 and log["loss_amount"].iloc[0] == 25000.5
+    assert (log["source"] == "Sécurité").all()
+
+
+def _write_xlsx(path: Path, rows: list[list[str]]) -> Path:
+    """The same incidents, with dates as Excel date cells, serial numbers and text."""
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active["A1"] = "exported from the helpdesk"
+    sheet = book.create_sheet("Incidents")
+    sheet.append(HEADER)
+    for i, row in enumerate(rows):
+        cells: list[object] = list(row)
+        if row[1].count("-") == 2 and i % 2 == 0:
+            cells[1] = datetime.fromisoformat(row[1])  # a real date cell
+        elif row[1].count("-") == 2:
+            serial = (pd.Timestamp(row[1]) - pd.Timestamp("1899-12-30")).days
+            cells[1] = serial  # an Excel serial number in a plain number cell
+        if row[7] and "+" not in row[7]:
+            cells[7] = datetime.fromisoformat(row[7])
+        cells[9] = float(row[9].replace(",", "")) if row[9] else None
+        cells = [None if c == "" else c for c in cells]
+        sheet.append(cells)
+    book.save(path)
+    return path
+
+
+def test_csv_and_xlsx_with_the_same_incidents_give_identical_frames(tmp_path: Path) -> None:
+    from_csv = read_incidents(_write_csv(tmp_path / "log.csv", ROWS), source="helpdesk")
+    from_xlsx = read_incidents(_write_xlsx(tmp_path / "log.xlsx", ROWS), sheet="Incidents", source="helpdesk")
+    pd.testing.assert_frame_equal(from_csv, from_xlsx)
+    with pytest.raises(SurveykitError, match=r"no sheet 'Log'; its sheets are \['Notes', 'Incidents'\]"):
+        read_incidents(tmp_path / "log.xlsx", sheet="Log")
+
+
+def test_demo_log_round_trips_through_csv(tmp_path: Path) -> None:
+    demo = demo_incidents(seed=11)
+    path = tmp_path / "demo.csv"
+    demo.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_incidents(path), demo)
+
+
+def test_every_bad_row_is_reported(tmp_path: Path) -> None:
+    rows = [
+        *ROWS,
+        ["INC-5", "31/12/2016", "USA", "999", "spam", "boss", "urgent", "2016-01-02", "2016-01-01", "-5"],
+        ["INC-6", "", "US", "", "", "", "", "", "", "1.234,50"],
+        ["INC-1", "2015-03-05", "US", "", "", "", "", "", "", ""],
+    ]
+    path = _write_csv(tmp_path / "log.csv", rows)
+    with pytest.raises(ImportValidationError) as caught:
+        read_incidents(path)
+    problems = {(p.row, p.column, p.value) for p in caught.value.problems}
+    assert problems == {
+        (5, "Date", "31/12/2016"), (5, "Country", "USA"), (5, "Region", "999"), (5, "Category", "spam"),
+        (5, "Impersonated", "boss"), (5, "Severity", "urgent"), (5, "Closed", "2016-01-01"), (5, "Loss", "-5"),
+        (6, "Date", ""), (6, "Loss", "1.234,50"),
+        (7, "Ticket", "INC-1"),
+    }  # fmt: skip
+    assert "date_format=" in str(caught.value) and "row 5, column 'Country'" in str(caught.value)
+    checked = validate_incidents(path)
+    assert list(checked.incidents["incident_id"]) == ["INC-1", "INC-2", "INC-3", "INC-4"]
+    fixed = read_incidents(
+        _write_csv(tmp_path / "dmy.csv", [rows[4][:1] + ["31/12/2016"] + [""] * 8]), date_format="%d/%m/%Y"
+    )
+    assert fixed["occurred_on"].iloc[0] == pd.Timestamp("2016-12-31")
+
+
+def test_mapping_names_headers_the_aliases_miss(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("Ref No,Raised,Where\nA-1,2016-05-01,AU\n")
+    with pytest.raises(SurveykitError, match="no date column"):
+        read_incidents(path)
+    log = read_incidents(path, mapping={"Ref No": "incident_id", "Raised": "occurred_on", "Where": "country"})
+    assert (log["incident_id"].iloc[0], log["country"].iloc[0]) == ("A-1", "AU")
+    with pytest.raises(SurveykitError, match="not a canonical column"):
+        read_incidents(path, mapping={"Raised": "when"})
+    with pytest.raises(SurveykitError, match="not in the file"):
+        read_incidents(path, mapping={"Opened": "occurred_on"})
+
+
+def test_logs_without_ids_get_stable_content_ids(tmp_path: Path) -> None:
+    path = tmp_path / "noid.csv"
+    path.write_text(
+        "date,type,country\n2016-01-05,phishing,US\n2016-01-05,phishing,US\n2016-01-06,malware,US\n"
+    )
+    first, again = read_incidents(path), read_incidents(path)
+    assert first["incident_id"].is_unique and len(first) == 3  # identical rows stay two incidents
+    pd.testing.assert_series_equal(first["incident_id"], again["incident_id"])
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_bytes(path.read_bytes())
+    assert list(read_incidents(renamed)["incident_id"]) == list(first["incident_id"])
+
+
+def test_unreadable_inputs_raise_surveykit_errors(tmp_path: Path) -> None:
+    with pytest.raises(SurveykitError, match="No incident log"):
+        read_incidents(tmp_path / "missing.csv")
+    (tmp_path / "log.pdf").write_text("x")
+    with pytest.raises(SurveykitError, match="format="):
+        read_incidents(tmp_path / "log.pdf")
+    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'veris'\], got 'xls'"):
+        read_incidents(tmp_path / "log.pdf", format="xls")
+    (tmp_path / "fake.xlsx").write_text("not a workbook")
+    with pytest.raises(SurveykitError, match="not a readable XLSX"):
+        read_incidents(tmp_path / "fake.xlsx")
+
+
+def test_import_is_all_or_nothing_and_idempotent(tmp_path: Path, sqlite_url: str) -> None:
+    store = Store(sqlite_url)
+    bad = _write_csv(tmp_path / "bad.csv", [*ROWS, ["INC-9", "2016-13-01", "US", "", "", "", "", "", "", ""]])
+    with pytest.raises(ImportValidationError, match="nothing imported"):
+        import_incidents(store, bad)
+    assert store.count_incidents() == 0
+
+    rejects = tmp_path / "rejects.csv"
+    report = import_incidents(store, bad, skip_invalid=True, rejects_path=rejects)
+    assert (report.added, report.skipped_duplicates, len(report.rejected)) == (4, 0, 1)
+    written = pd.read_csv(rejects)
+    assert list(written.columns) == ["row", "column", "value", "reason"]
+    assert written.iloc[0][["row", "column", "value"]].tolist() == [5, "Date", "2016-13-01"]
+    assert "rejected" in report.summary() and str(rejects) in report.summary()
+
+    good = _write_csv(tmp_path / "good.csv", ROWS)
+    again = import_incidents(store, good)
+    assert (again.added, again.skipped_duplicates) == (0, 4)
+    stored = store.incidents()
+    expected = read_incidents(good, source="bad.csv")  # stored first, from bad.csv
+    pd.testing.assert_frame_equal(
+        stored.reset_index(drop=True), expected.sort_values("incident_id").reset_index(drop=True)
+    )
