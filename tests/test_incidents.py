@@ -35,10 +35,12 @@ HEADER = [
     "Loss",
 ]
 ROWS = [
-    ["INC-1", "2015-03-04", "US", "021", "BEC", "CEO", "High", "2015-03-04 09:30", "2015-03-05 10:00", "25,000.50"],
+    ["INC-1", "2015-03-04", "US", "021", "BEC", "CEO", "High",
+     "2015-03-04 09:30", "2015-03-05 10:00", "25,000.50"],
     ["INC-2", "2015-11", "gb", "Northern Europe", "phishing", "", "low", "", "", ""],
     ["INC-3", "2016-02-29", "ZA", "", "Email outage", "", "critical", "2016-02-29 22:00", "", ""],
-    ["INC-4", "2016-07-01", "Unknown", "150154", "ransomware", "", "", "2016-07-01T08:00:00+02:00", "2016-07-01 12:00", "0"],
+    ["INC-4", "2016-07-01", "Unknown", "150154", "ransomware", "", "",
+     "2016-07-01T08:00:00+02:00", "2016-07-01 12:00", "0"],
 ]  # fmt: skip
 
 
@@ -137,8 +139,9 @@ def test_every_bad_row_is_reported(tmp_path: Path) -> None:
         read_incidents(path)
     problems = {(p.row, p.column, p.value) for p in caught.value.problems}
     assert problems == {
-        (5, "Date", "31/12/2016"), (5, "Country", "USA"), (5, "Region", "999"), (5, "Category", "spam"),
-        (5, "Impersonated", "boss"), (5, "Severity", "urgent"), (5, "Closed", "2016-01-01"), (5, "Loss", "-5"),
+        (5, "Date", "31/12/2016"), (5, "Country", "USA"), (5, "Region", "999"),
+        (5, "Category", "spam"), (5, "Impersonated", "boss"), (5, "Severity", "urgent"),
+        (5, "Closed", "2016-01-01"), (5, "Loss", "-5"),
         (6, "Date", ""), (6, "Loss", "1.234,50"),
         (7, "Ticket", "INC-1"),
     }  # fmt: skip
