@@ -582,7 +582,7 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) 
     by_column = _map_headers(headers, mapping)
     labels = list(range(1, len(frame) + 1))
     raw = pd.DataFrame({c: frame[h] for c, h in by_column.items()})
-    blank = raw.apply(lambda s: s.str.strip() == "").all(axis=1) if len(raw.columns) else None
+    blank = (raw == "").all(axis=1) if len(raw.columns) else None
     if blank is not None and blank.any():
         raw = raw.loc[~blank]
         labels = [label for label, b in zip(labels, blank, strict=True) if not b]
@@ -740,8 +740,8 @@ def _display(value: object) -> str:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Raw cells as stripped strings ('' for empty); integral floats lose their '.0'."""
-    if series.dtype == object and not series.map(lambda v: isinstance(v, str) or v is None).all():
+    """Raw cells as stripped ``str`` objects ('' for empty); integral floats lose their '.0'."""
+    if series.dtype != object or series.map(type).ne(str).any():
 
         def one(value: object) -> str:
             if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -752,13 +752,23 @@ def _text(series: pd.Series) -> pd.Series:
                 return value.isoformat()
             return str(value)
 
-        series = series.map(one)
-    return series.astype("string").fillna("").str.strip()
+        series = series.map(one).astype(object)
+    return series.str.strip().reset_index(drop=True)
+
+
+def _is_missing(value: str) -> bool:
+    return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
+
+
+def _per_unique(text: pd.Series, function: Any) -> pd.Series:
+    """Apply ``function`` once per distinct value (logs repeat a few values many times)."""
+    codes, uniques = pd.factorize(text)
+    results = np.array([function(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(results[codes], index=text.index)
 
 
 def _missing_mask(text: pd.Series) -> pd.Series:
-    key = text.str.lower().str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
-    return key.isin(_MISSING)
+    return _per_unique(text, _is_missing).astype(bool)
 
 
 def _normalise(
@@ -889,8 +899,8 @@ def _problem_order(problem: Problem) -> tuple[int, str, str]:
 
 def _parse_int(values: pd.Series, name: str, low: int, high: int, check: _Checker) -> pd.array:
     text = _text(values)
-    missing = _missing_mask(text)
-    number = pd.to_numeric(text.where(~missing), errors="coerce")
+    number = pd.to_numeric(text, errors="coerce")
+    missing = number.isna() & _missing_mask(text.where(number.isna(), "0"))
     integral = number.notna() & (number == np.floor(number))
     bad = ~missing & ~integral
     check.flag(bad, name, values, f"{name} must be a whole number")
@@ -968,21 +978,25 @@ def _parse_datetime(
     if numeric is not None:
         other &= ~numeric.to_numpy()
     text = _text(values)
-    missing = _missing_mask(text).to_numpy()
-    todo = other & ~missing
+    todo = other & (text != "").to_numpy()
     if todo.any():
         chunk = text[todo]
         if date_format is not None:
             parsed = pd.to_datetime(chunk, format=date_format, errors="coerce", utc=True)
         else:
-            chunk = chunk.str.replace(_SLASH_ISO, r"\1-\2-\3\4", regex=True)
-            chunk = chunk.str.replace(r"^(\d{4})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
-            chunk = chunk.str.replace(r"^(\d{4}-\d{2})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
             parsed = pd.to_datetime(chunk, format="ISO8601", errors="coerce", utc=True)
+            failed = parsed.isna()
+            if failed.any():  # 2016/3/31 and 2016-3-1: pad and retry the few that failed
+                fixed = chunk[failed].str.replace(_SLASH_ISO, r"\1-\2-\3\4", regex=True)
+                fixed = fixed.str.replace(r"^(\d{4})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
+                fixed = fixed.str.replace(r"^(\d{4}-\d{2})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
+                parsed[failed] = pd.to_datetime(fixed, format="ISO8601", errors="coerce", utc=True)
         parsed = parsed.dt.tz_convert(None).astype("datetime64[ns]")
         result[todo] = parsed.to_numpy()
+        failed = parsed.isna()
         bad = np.zeros(n, dtype=bool)
-        bad[todo] = parsed.isna().to_numpy()
+        bad[np.flatnonzero(todo)[failed.to_numpy()]] = True
+        bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
         hint = (
             f"does not match date_format {date_format!r}"
             if date_format
@@ -1003,7 +1017,7 @@ def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
         return pd.array([pd.NA] * n, dtype="string")
-    text = _text(values).str.upper()
+    text = _per_unique(_text(values), str.upper)
     missing = text.isin(_COUNTRY_MISSING)
     known = text.isin(_ISO_ALPHA2)
     bad = ~missing & ~known
@@ -1032,7 +1046,7 @@ def _parse_region(values: pd.Series | None, n: int, check: _Checker) -> pd.array
         return pd.array([pd.NA] * n, dtype="string")
     text = _text(values)
     missing = _missing_mask(text)
-    codes = text.where(~missing).map(lambda t: _region_code(t) if isinstance(t, str) else "")
+    codes = _per_unique(text, lambda t: "" if _is_missing(t) else _region_code(t))
     bad = codes.isna() & ~missing
     check.flag(
         bad, "region", values, "not a UN M.49 region code or name (for example 021, 154, 'Northern Europe')"
@@ -1052,7 +1066,7 @@ def _parse_vocabulary(
     if values is None:
         return pd.array([pd.NA] * n, dtype="string")
     text = _text(values)
-    key = text.str.lower().str.replace(r"[^0-9a-z]+", "_", regex=True).str.strip("_")
+    key = _per_unique(text, lambda t: re.sub(r"[^0-9a-z]+", "_", t.lower()).strip("_"))
     missing = key.isin(_MISSING)
     mapped = key.map(synonyms)
     bad = mapped.isna() & ~missing
@@ -1068,10 +1082,13 @@ def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
         return pd.array([pd.NA] * n, dtype="Float64")
     text = _text(values)
-    missing = _missing_mask(text)
-    cleaned = text.str.replace(_CURRENCY, "", regex=True).str.replace(_THOUSANDS, "", regex=True)
-    cleaned = cleaned.str.replace(" ", "", regex=False)
-    number = pd.to_numeric(cleaned.where(~missing), errors="coerce")
+    number = pd.to_numeric(text, errors="coerce")
+    failed = number.isna() & (text != "")
+    if failed.any():  # currency signs and thousands separators: clean the few that need it
+        cleaned = text[failed].str.replace(_CURRENCY, "", regex=True)
+        cleaned = cleaned.str.replace(_THOUSANDS, "", regex=True).str.replace(" ", "", regex=False)
+        number[failed] = pd.to_numeric(cleaned, errors="coerce")
+    missing = number.isna() & _missing_mask(text.where(number.isna(), "0"))
     bad = number.isna() & ~missing
     check.flag(
         bad,
@@ -1093,22 +1110,24 @@ def _incident_ids(raw: _Raw, result: pd.DataFrame, check: _Checker) -> pd.array:
     Identical rows in a log without ids are numbered in order of appearance before hashing, so
     two genuinely identical incidents stay two, and re-importing the same log yields the same ids.
     """
-    content = _content_key(result)
     if raw.has_id:
         values = raw.frame["incident_id"]
         ids = _text(values)
         check.flag((ids == "").to_numpy(), "incident_id", values, "the incident id is blank")
-        ok = pd.Series(~check.bad)
-        first = pd.DataFrame({"id": ids, "content": content, "ok": ok})
-        first = first[first["ok"] & (first["id"] != "")]
+        candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
+        rows = np.flatnonzero(candidates)
+        first = pd.DataFrame(
+            {"id": ids.iloc[rows].to_numpy(), "content": _content_key(result.iloc[rows]).to_numpy()}, index=rows
+        )
         clashes = first.groupby("id")["content"].transform("nunique") > 1
         repeated = first.duplicated("id") & clashes
         mask = np.zeros(len(ids), dtype=bool)
-        mask[repeated[repeated].index.to_numpy()] = True
+        mask[repeated.index[repeated.to_numpy()]] = True
         check.flag(
             mask, "incident_id", values, "this incident id is used by an earlier row with different details"
         )
         return pd.array(ids, dtype="string")
+    content = _content_key(result)
     ordinal = content.groupby(content).cumcount().astype(str)
     keyed = (content + "#" + ordinal).tolist()
     ids = ["h" + hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keyed]
@@ -1120,10 +1139,11 @@ def _content_key(result: pd.DataFrame) -> pd.Series:
     for name in _CONTENT_COLUMNS:
         values = result[name]
         if values.dtype.kind == "M":
-            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+            stamps = np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
+            text = pd.Series(stamps).replace("NaT", "")
         else:
-            text = values.astype("string").fillna("")
-        parts.append(text.astype(str).reset_index(drop=True))
+            text = values.astype(object).where(values.notna(), "").astype(str).reset_index(drop=True)
+        parts.append(text)
     key = parts[0]
     return key.str.cat(parts[1:], sep="|")
 
