@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from surveykit.exceptions import StoreError
+from surveykit.incidents import INCIDENT_COLUMNS, INCIDENT_DTYPES
 from surveykit.instrument import Instrument
 
 __all__ = [
@@ -82,23 +83,22 @@ _responses = sa.Table(
     sa.Index("ix_responses_instrument_wave", "instrument_id", "wave"),
 )
 
+_SQL_TYPES: dict[str, Any] = {
+    "string": sa.Text,
+    "Int64": sa.Integer,
+    "Float64": sa.Float,
+    "datetime64[ns]": sa.DateTime,
+}
 _incidents = sa.Table(
     "incidents",
     _metadata,
-    sa.Column("incident_id", sa.String(128), primary_key=True),
-    sa.Column("year", sa.Integer),
-    sa.Column("month", sa.Integer),
-    sa.Column("day", sa.Integer),
-    sa.Column("occurred_on", sa.Date),
-    sa.Column("country", sa.String(8)),
-    sa.Column("region", sa.String(64)),
-    sa.Column("incident_type", sa.String(64)),
-    sa.Column("impersonated_role", sa.String(64)),
-    sa.Column("severity", sa.String(16)),
-    sa.Column("detected_at", sa.DateTime),
-    sa.Column("resolved_at", sa.DateTime),
-    sa.Column("loss_amount", sa.Float),
-    sa.Column("source", sa.Text),
+    # One column per canonical incident column; surveykit.incidents owns the list and dtypes.
+    *(
+        sa.Column(name, sa.String(128), primary_key=True)
+        if name == "incident_id"
+        else sa.Column(name, sa.Date if name == "occurred_on" else _SQL_TYPES[INCIDENT_DTYPES[name]])
+        for name in INCIDENT_COLUMNS
+    ),
     sa.Column("imported_at", sa.DateTime, nullable=False),
 )
 
@@ -110,7 +110,6 @@ _analysts = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
-INCIDENT_TABLE_COLUMNS = [c.name for c in _incidents.columns if c.name != "imported_at"]
 _RESPONSE_META = ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
 
 
@@ -508,14 +507,14 @@ class Store:
         StoreError
             If a canonical column is missing or an incident id is blank.
         """
-        missing = [c for c in INCIDENT_TABLE_COLUMNS if c not in frame.columns]
+        missing = [c for c in INCIDENT_COLUMNS if c not in frame.columns]
         if missing:
             raise StoreError(f"Incident frame lacks canonical columns {missing}.")
         ids = frame["incident_id"]
         if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
             raise StoreError("Every incident needs a non-blank incident_id.")
         frame = frame.drop_duplicates("incident_id")
-        records = _incident_records(frame[INCIDENT_TABLE_COLUMNS])
+        records = _incident_records(frame[INCIDENT_COLUMNS])
         imported_at = _now()
         with self._engine.begin() as conn:
             stored: set[str] = set()
@@ -529,11 +528,11 @@ class Store:
 
     def incidents(self) -> pd.DataFrame:
         """Stored incidents in the canonical schema, ordered by id."""
-        query = sa.select(*[_incidents.c[c] for c in INCIDENT_TABLE_COLUMNS]).order_by(
+        query = sa.select(*[_incidents.c[c] for c in INCIDENT_COLUMNS]).order_by(
             _incidents.c.incident_id
         )
         with self._engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).all(), columns=INCIDENT_TABLE_COLUMNS)
+            frame = pd.DataFrame(conn.execute(query).all(), columns=INCIDENT_COLUMNS)
         return _incident_dtypes(frame)
 
     def count_incidents(self) -> int:
@@ -623,15 +622,11 @@ def _incident_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _incident_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
-    for column in ("year", "month", "day"):
-        out[column] = pd.array(out[column], dtype="Int64")
-    out["occurred_on"] = pd.to_datetime(out["occurred_on"])
-    for column in ("detected_at", "resolved_at"):
-        out[column] = pd.to_datetime(out[column])
-    out["loss_amount"] = pd.array(out["loss_amount"], dtype="Float64")
-    text = ["incident_id", "country", "region", "incident_type", "impersonated_role", "severity", "source"]
-    for column in text:
-        out[column] = out[column].astype("string")
+    for column, dtype in INCIDENT_DTYPES.items():
+        if dtype.startswith("datetime64"):
+            out[column] = pd.to_datetime(out[column])
+        else:
+            out[column] = pd.array(out[column], dtype=dtype)
     return out
 
 
