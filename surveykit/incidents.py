@@ -479,6 +479,7 @@ class _Raw:
     duplicates: int = 0
     epoch: datetime | None = None
     has_id: bool = False
+    typed: bool = True  # cells may be numbers or datetimes (XLSX, VERIS); CSV cells are all str
 
 
 def _detect_format(path: Path, format: str | None) -> str:
@@ -586,7 +587,7 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) 
     if blank is not None and blank.any():
         raw = raw.loc[~blank]
         labels = [label for label, b in zip(labels, blank, strict=True) if not b]
-    return _Raw(raw.reset_index(drop=True), labels, by_column, has_id="incident_id" in by_column)
+    return _Raw(raw.reset_index(drop=True), labels, by_column, has_id="incident_id" in by_column, typed=False)
 
 
 def _read_csv_text(path: Path, delimiter: str, encoding: str, progress: bool) -> pd.DataFrame:
@@ -727,6 +728,11 @@ class _Checker:
             self.problems.append(Problem(self.raw.labels[position], header, _display(value), reason))
 
 
+def _missing_array(n: int, dtype: str) -> Any:
+    """An all-missing extension array of length n."""
+    return pd.Series(pd.NA, index=range(n), dtype=dtype).array
+
+
 def _mask(values: Any) -> np.ndarray:
     """A plain boolean array, missing counted as False."""
     return np.asarray(pd.array(values, dtype="boolean").fillna(False), dtype=bool)
@@ -739,21 +745,25 @@ def _display(value: object) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Raw cells as stripped ``str`` objects ('' for empty); integral floats lose their '.0'."""
-    if series.dtype != object or series.map(type).ne(str).any():
+def _text(series: pd.Series, typed: bool) -> pd.Series:
+    """Raw cells as ``str`` objects ('' for empty).
 
-        def one(value: object) -> str:
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                return ""
-            if isinstance(value, float) and value.is_integer():
-                return str(int(value))
-            if isinstance(value, datetime):
-                return value.isoformat()
-            return str(value)
+    CSV cells are already strings and are left as read (parsers strip where it matters);
+    typed cells are converted, integral floats losing their '.0', and stripped.
+    """
+    if not typed:
+        return series.reset_index(drop=True)
 
-        series = series.map(one).astype(object)
-    return series.str.strip().reset_index(drop=True)
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value).strip()
+
+    return series.map(one).astype(object).reset_index(drop=True)
 
 
 def _is_missing(value: str) -> bool:
@@ -783,9 +793,9 @@ def _normalise(
         return frame[name] if name in frame.columns else None
 
     # Dates first: the incident date may carry year, month and day.
-    year = pd.array([pd.NA] * n, dtype="Int64")
-    month = pd.array([pd.NA] * n, dtype="Int64")
-    day = pd.array([pd.NA] * n, dtype="Int64")
+    year = _missing_array(n, "Int64")
+    month = _missing_array(n, "Int64")
+    day = _missing_array(n, "Int64")
     occurred = column("occurred_on")
     if occurred is not None:
         year, month, day = _parse_occurred(occurred, raw, check, date_format)
@@ -877,7 +887,7 @@ def _normalise(
     if source is None:
         out["source"] = pd.array([default_source] * n, dtype="string")
     else:
-        text = _text(source)
+        text = _per_unique(_text(source, raw.typed), str.strip)
         out["source"] = text.mask(text == "", default_source).astype("string").array
 
     result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
@@ -898,7 +908,7 @@ def _problem_order(problem: Problem) -> tuple[int, str, str]:
 
 
 def _parse_int(values: pd.Series, name: str, low: int, high: int, check: _Checker) -> pd.array:
-    text = _text(values)
+    text = _text(values, check.raw.typed)
     number = pd.to_numeric(text, errors="coerce")
     missing = number.isna() & _missing_mask(text.where(number.isna(), "0"))
     integral = number.notna() & (number == np.floor(number))
@@ -919,23 +929,33 @@ def _parse_occurred(
 ) -> tuple[pd.array, pd.array, pd.array]:
     """Incident dates; a year or year-month alone ('2015', '2015-03') gives a partial date."""
     n = len(values)
-    text = _text(values)
-    partial = text.str.extract(_PARTIAL_DATE)
-    is_partial = partial[0].notna().to_numpy()
-    year = pd.array([pd.NA] * n, dtype="Int64")
-    month = pd.array([pd.NA] * n, dtype="Int64")
-    day = pd.array([pd.NA] * n, dtype="Int64")
+    text = _text(values, raw.typed)
+    year = _missing_array(n, "Int64")
+    month = _missing_array(n, "Int64")
+    day = _missing_array(n, "Int64")
+    plain = (
+        pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        if date_format is None
+        else pd.Series(pd.NaT, index=text.index)
+    )
+    handled = plain.notna().to_numpy()
+    unsure = ~handled & (text != "").to_numpy()
+    partial = text[unsure].str.strip().str.extract(_PARTIAL_DATE)
+    is_partial = np.zeros(n, dtype=bool)
+    is_partial[np.flatnonzero(unsure)[partial[0].notna().to_numpy()]] = True
     if is_partial.any():
-        year[is_partial] = pd.to_numeric(partial.loc[is_partial, 0]).to_numpy()
-        months = pd.to_numeric(partial.loc[is_partial, 1])
+        found = partial[partial[0].notna()]
+        year[is_partial] = pd.to_numeric(found[0]).to_numpy()
+        months = pd.to_numeric(found[1])
         month[is_partial] = pd.array(months, dtype="Int64")
         bad_month = np.zeros(n, dtype=bool)
         bad_month[is_partial] = ((months < 1) | (months > 12)).fillna(False).to_numpy()
         check.flag(bad_month, "occurred_on", values, "month must be between 1 and 12")
         month[bad_month] = pd.NA
-    rest = values.copy()
-    rest[is_partial] = None
+    rest = values.reset_index(drop=True).copy()
+    rest[handled | is_partial] = None if raw.typed else ""
     stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
+    stamps[handled] = plain[handled].to_numpy()
     has = stamps.notna().to_numpy()
     year[has] = stamps.dt.year[has].to_numpy()
     month[has] = stamps.dt.month[has].to_numpy()
@@ -946,56 +966,50 @@ def _parse_occurred(
     return year, month, day
 
 
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
 def _parse_datetime(
     values: pd.Series, name: str, raw: _Raw, check: _Checker, date_format: str | None
 ) -> pd.Series:
     """Timestamps as tz-naive UTC from text, datetime cells or Excel serial numbers."""
     n = len(values)
+    values = values.reset_index(drop=True)
     result = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-    typed = values.map(lambda v: isinstance(v, datetime | date)) if values.dtype == object else None
-    numeric = (
-        values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool) and not np.isnan(v))
-        if values.dtype == object and raw.epoch is not None
-        else None
-    )
-    if typed is not None and typed.any():
-        stamps = pd.to_datetime(values[typed].map(_as_utc_naive))
-        result[typed.to_numpy()] = stamps.to_numpy()
-    if numeric is not None and numeric.any():
-        from openpyxl.utils.datetime import from_excel
-
-        def serial(value: float) -> pd.Timestamp:
-            try:
-                return pd.Timestamp(from_excel(value, raw.epoch))
-            except (ValueError, OverflowError, TypeError):
-                return pd.NaT
-
-        stamps = values[numeric].map(serial)
-        result[numeric.to_numpy()] = pd.to_datetime(stamps).to_numpy()
     other = np.ones(n, dtype=bool)
-    if typed is not None:
-        other &= ~typed.to_numpy()
-    if numeric is not None:
-        other &= ~numeric.to_numpy()
-    text = _text(values)
+    if raw.typed and values.dtype == object:
+        typed = values.map(lambda v: isinstance(v, datetime | date)).to_numpy(dtype=bool)
+        if typed.any():
+            stamps = pd.to_datetime(values[typed].map(_as_utc_naive))
+            result[typed] = stamps.to_numpy()
+        other &= ~typed
+        if raw.epoch is not None:
+            numeric = values.map(
+                lambda v: isinstance(v, int | float) and not isinstance(v, bool) and not np.isnan(v)
+            ).to_numpy(dtype=bool)
+            if numeric.any():
+                result[numeric] = pd.to_datetime(values[numeric].map(lambda v: _excel_serial(v, raw.epoch)))
+            other &= ~numeric
+    text = _text(values, raw.typed)
     todo = other & (text != "").to_numpy()
     if todo.any():
         chunk = text[todo]
         if date_format is not None:
-            parsed = pd.to_datetime(chunk, format=date_format, errors="coerce", utc=True)
+            parsed = pd.to_datetime(chunk.str.strip(), format=date_format, errors="coerce", utc=True)
         else:
-            parsed = pd.to_datetime(chunk, format="ISO8601", errors="coerce", utc=True)
+            parsed = pd.to_datetime(chunk, format="%Y-%m-%d %H:%M:%S", errors="coerce", utc=True)
             failed = parsed.isna()
-            if failed.any():  # 2016/3/31 and 2016-3-1: pad and retry the few that failed
-                fixed = chunk[failed].str.replace(_SLASH_ISO, r"\1-\2-\3\4", regex=True)
+            if failed.any():  # other ISO 8601 forms; 2016/3/31 and 2016-3-1 padded first
+                fixed = chunk[failed].str.strip().str.replace(_SLASH_ISO, r"\1-\2-\3\4", regex=True)
                 fixed = fixed.str.replace(r"^(\d{4})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
                 fixed = fixed.str.replace(r"^(\d{4}-\d{2})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
-                parsed[failed] = pd.to_datetime(fixed, format="ISO8601", errors="coerce", utc=True)
+                again = pd.to_datetime(fixed, format="ISO8601", errors="coerce", utc=True)
+                # ISO 8601 reads '2016-03' as 1 March: a day that was never given.
+                parsed[failed] = again.where(fixed.str.match(_FULL_DATE))
         parsed = parsed.dt.tz_convert(None).astype("datetime64[ns]")
         result[todo] = parsed.to_numpy()
-        failed = parsed.isna()
         bad = np.zeros(n, dtype=bool)
-        bad[np.flatnonzero(todo)[failed.to_numpy()]] = True
+        bad[np.flatnonzero(todo)[parsed.isna().to_numpy()]] = True
         bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
         hint = (
             f"does not match date_format {date_format!r}"
@@ -1007,6 +1021,15 @@ def _parse_datetime(
     return result
 
 
+def _excel_serial(value: float, epoch: datetime) -> pd.Timestamp:
+    from openpyxl.utils.datetime import from_excel
+
+    try:
+        return pd.Timestamp(from_excel(value, epoch))
+    except (ValueError, OverflowError, TypeError):
+        return pd.NaT
+
+
 def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
@@ -1016,8 +1039,8 @@ def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
 
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
-        return pd.array([pd.NA] * n, dtype="string")
-    text = _per_unique(_text(values), str.upper)
+        return _missing_array(n, "string")
+    text = _per_unique(_text(values, check.raw.typed), lambda t: t.strip().upper())
     missing = text.isin(_COUNTRY_MISSING)
     known = text.isin(_ISO_ALPHA2)
     bad = ~missing & ~known
@@ -1043,8 +1066,8 @@ def _region_code(text: str) -> str | None:
 
 def _parse_region(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
-        return pd.array([pd.NA] * n, dtype="string")
-    text = _text(values)
+        return _missing_array(n, "string")
+    text = _per_unique(_text(values, check.raw.typed), str.strip)
     missing = _missing_mask(text)
     codes = _per_unique(text, lambda t: "" if _is_missing(t) else _region_code(t))
     bad = codes.isna() & ~missing
@@ -1064,8 +1087,8 @@ def _parse_vocabulary(
     check: _Checker,
 ) -> pd.array:
     if values is None:
-        return pd.array([pd.NA] * n, dtype="string")
-    text = _text(values)
+        return _missing_array(n, "string")
+    text = _text(values, check.raw.typed)
     key = _per_unique(text, lambda t: re.sub(r"[^0-9a-z]+", "_", t.lower()).strip("_"))
     missing = key.isin(_MISSING)
     mapped = key.map(synonyms)
@@ -1080,12 +1103,12 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
 
 def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
-        return pd.array([pd.NA] * n, dtype="Float64")
-    text = _text(values)
+        return _missing_array(n, "Float64")
+    text = _text(values, check.raw.typed)
     number = pd.to_numeric(text, errors="coerce")
     failed = number.isna() & (text != "")
     if failed.any():  # currency signs and thousands separators: clean the few that need it
-        cleaned = text[failed].str.replace(_CURRENCY, "", regex=True)
+        cleaned = text[failed].str.strip().str.replace(_CURRENCY, "", regex=True)
         cleaned = cleaned.str.replace(_THOUSANDS, "", regex=True).str.replace(" ", "", regex=False)
         number[failed] = pd.to_numeric(cleaned, errors="coerce")
     missing = number.isna() & _missing_mask(text.where(number.isna(), "0"))
@@ -1112,12 +1135,13 @@ def _incident_ids(raw: _Raw, result: pd.DataFrame, check: _Checker) -> pd.array:
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
-        ids = _text(values)
+        ids = _text(values, raw.typed).str.strip()
         check.flag((ids == "").to_numpy(), "incident_id", values, "the incident id is blank")
         candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
         rows = np.flatnonzero(candidates)
         first = pd.DataFrame(
-            {"id": ids.iloc[rows].to_numpy(), "content": _content_key(result.iloc[rows]).to_numpy()}, index=rows
+            {"id": ids.iloc[rows].to_numpy(), "content": _content_key(result.iloc[rows]).to_numpy()},
+            index=rows,
         )
         clashes = first.groupby("id")["content"].transform("nunique") > 1
         repeated = first.duplicated("id") & clashes
