@@ -101,3 +101,32 @@ def test_add_analyst_reads_password_from_environment(tmp_path):
     assert run("--db", db, "add-analyst", "maria", env=env).returncode == 0
     with Store(db) as store:
         assert store.check_login("maria", "pa55word")
+
+
+def test_import_incidents_from_csv_and_reimport_adds_nothing(tmp_path, capsys):
+    db = str(tmp_path / "inc.db")
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "id,date,country,type\n"
+        "T-1,2015-03-02,US,phishing\n"
+        "T-2,2015-04-11,GB,whaling_bec\n"
+        "T-3,2014-12-30,ZA,malware\n"
+    )
+    assert main(["--db", db, "import-incidents", str(log)]) == 0
+    assert "log.csv: 3 incidents added, 0 already stored" in capsys.readouterr().out
+    assert main(["--db", db, "import-incidents", str(log)]) == 0
+    assert "0 incidents added, 3 already stored" in capsys.readouterr().out
+    with Store(db) as store:
+        assert sorted(store.incidents()["incident_id"]) == ["T-1", "T-2", "T-3"]
+
+
+def test_incident_csv_without_a_date_column_changes_nothing(tmp_path):
+    db = str(tmp_path / "inc.db")
+    log = tmp_path / "nodate.csv"
+    log.write_text("id,country,type\nT-1,US,phishing\n")
+    result = run("--db", db, "import-incidents", str(log))
+    assert result.returncode == 2
+    assert result.stderr.startswith("surveykit: error: The log has no date column")
+    assert "Traceback" not in result.stderr
+    with Store(db) as store:
+        assert store.count_incidents() == 0
