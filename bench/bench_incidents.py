@@ -90,7 +90,9 @@ def main(n: int = 1_000_000) -> None:
         path = Path(folder) / "log.csv"
         started = time.perf_counter()
         write_log(path, n)
-        print(f"wrote {n:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+        print(
+            f"wrote {n:,} rows ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
         ours = _run(_SURVEYKIT, path)
         base = _run(_BASELINE, path)
     assert ours["rows"] == base["rows"] == n

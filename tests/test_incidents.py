@@ -221,6 +221,8 @@ def test_import_is_all_or_nothing_and_idempotent(tmp_path: Path, sqlite_url: str
 def test_timestamps_need_a_full_date(tmp_path: Path) -> None:
     # ISO 8601 parsers read "2016-03" as 1 March; a day never given must not be invented.
     path = tmp_path / "log.csv"
-    path.write_text("id,date,detected,resolved\n1,2016-03,2016-03,\n2,2016-03-02,2016-03-02 10:00,2016-03-02 11:30\n")
+    path.write_text(
+        "id,date,detected,resolved\n1,2016-03,2016-03,\n2,2016-03-02,2016-03-02 10:00,2016-03-02 11:30\n"
+    )
     problems = {(p.row, p.column, p.value) for p in validate_incidents(path).problems}
     assert problems == {(1, "detected", "2016-03")}
