@@ -60,9 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     responses.add_argument(
         "--instrument", type=Path, help="instrument file (YAML, JSON or XLSForm); default: the stored one"
     )
-    responses.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
-    responses.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip bad ones")
-    responses.add_argument("--rejects", type=Path, help="write skipped rows and their reasons to this CSV")
+    _add_import_options(responses)
     responses.set_defaults(run=_import_responses)
 
     incidents = commands.add_parser(
@@ -74,7 +72,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     incidents.add_argument("path", type=Path, help="CSV, XLSX, JSON file or folder of VERIS JSON files")
     incidents.add_argument("--format", choices=["csv", "xlsx", "veris"], help="override the detected format")
-    incidents.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
     incidents.add_argument(
         "--map",
         action="append",
@@ -82,8 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HEADER=FIELD",
         help="map a column header to a canonical field, e.g. --map 'Ticket No=incident_id' (repeatable)",
     )
-    incidents.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip bad ones")
-    incidents.add_argument("--rejects", type=Path, help="write skipped rows and their reasons to this CSV")
+    _add_import_options(incidents)
     incidents.set_defaults(run=_import_incidents)
 
     export = commands.add_parser(
@@ -123,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo data first if the store is empty")
     serve.set_defaults(run=_serve)
     return parser
+
+
+def _add_import_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    parser.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip bad ones")
+    parser.add_argument("--rejects", type=Path, help="write skipped rows and their reasons to this CSV")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
