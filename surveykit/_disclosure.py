@@ -1,0 +1,62 @@
+"""Disclosure rules for published cells: suppress tiny cells, flag small ones.
+
+A cell whose estimate rests on fewer than ``min_n`` respondents is suppressed (estimate and
+interval blanked) and one on fewer than ``caution_n`` is flagged "interpret with caution", the
+rules the Verizon DBIR applies to its figures.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from surveykit.exceptions import DesignError, SmallSampleWarning
+
+__all__ = ["FLAG_CAUTION", "FLAG_OK", "FLAG_SUPPRESSED", "apply_disclosure", "check_thresholds"]
+
+FLAG_OK = "ok"
+FLAG_CAUTION = "caution"
+FLAG_SUPPRESSED = "suppressed"
+
+
+def check_thresholds(min_n: int, caution_n: int) -> tuple[int, int]:
+    """Validate the two thresholds; ``min_n = 0`` turns suppression off."""
+    for name, value in (("min_n", min_n), ("caution_n", caution_n)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise DesignError(f"{name} must be a non-negative integer; got {value!r}")
+    if caution_n < min_n:
+        raise DesignError(f"caution_n ({caution_n}) must be at least min_n ({min_n})")
+    return int(min_n), int(caution_n)
+
+
+def apply_disclosure(
+    frame: pd.DataFrame,
+    n: np.ndarray,
+    min_n: int,
+    caution_n: int,
+    blank: Sequence[str],
+    flag_column: str = "flag",
+    what: str = "cells",
+) -> pd.DataFrame:
+    """Add ``flag_column`` from the respondent counts ``n`` and blank suppressed cells in place.
+
+    Emits one :class:`SmallSampleWarning` summarising the flagged cells, if any.
+    """
+    n = np.asarray(n)
+    suppressed = n < min_n
+    caution = ~suppressed & (n < caution_n)
+    frame[flag_column] = np.where(suppressed, FLAG_SUPPRESSED, np.where(caution, FLAG_CAUTION, FLAG_OK))
+    if suppressed.any():
+        frame.loc[suppressed, list(blank)] = np.nan
+    if suppressed.any() or caution.any():
+        warnings.warn(
+            f"{int(suppressed.sum())} {what} rest on fewer than {min_n} respondents and were suppressed, "
+            f"and {int(caution.sum())} on fewer than {caution_n} (flagged 'caution'); see the "
+            f"{flag_column!r} column. Change the thresholds with SurveyDesign(min_n=..., caution_n=...).",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+    return frame

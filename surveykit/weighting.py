@@ -1,0 +1,308 @@
+"""Survey weights: raking, post-stratification and the cost of weighting.
+
+``rake`` and ``poststratify`` return a new weight column (a Series aligned with the data) that
+reproduces population margins; pass it to :class:`surveykit.SurveyDesign` as ``weight``. The
+design then treats the weights as fixed, as ``svydesign(weights = ~w)`` does on weights taken
+from ``weights(rake(...))`` in R: standard errors omit the (usually small) variance reduction
+that R's calibrated design objects credit to raking, so they are slightly conservative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from surveykit.exceptions import WeightError
+
+__all__ = [
+    "kish_effective_n",
+    "poststratify",
+    "rake",
+    "weighting_efficiency",
+    "weights_summary",
+]
+
+_SHARE_TOLERANCE = 1e-6
+
+
+def _require_columns(data: pd.DataFrame, columns: Sequence[str], argument: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise WeightError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    for column in columns:
+        if column not in data.columns:
+            raise WeightError(
+                f"{argument} column {column!r} is not in the data; available columns: {list(data.columns)}"
+            )
+
+
+def _weights(data: pd.DataFrame, weight: str | None) -> np.ndarray:
+    """Validated weights as float64: numeric, present, non-negative, not all zero."""
+    if weight is None:
+        return np.ones(len(data))
+    _require_columns(data, [weight], "weight")
+    column = data[weight]
+    if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+        numeric = pd.to_numeric(column, errors="coerce")
+        bad = column[numeric.isna() & column.notna()]
+        bad = bad if len(bad) else column
+        raise WeightError(
+            f"weight column {weight!r} must be numeric; row {bad.index[0]!r} holds {bad.iloc[0]!r}. "
+            "Convert it with pd.to_numeric first."
+        )
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    missing = ~np.isfinite(values)
+    if missing.any():
+        row = column.index[np.flatnonzero(missing)[0]]
+        raise WeightError(
+            f"weight column {weight!r} has {int(missing.sum())} missing or infinite values (first at row "
+            f"{row!r}: {column.loc[row]!r}); every respondent needs a finite weight."
+        )
+    negative = values < 0
+    if negative.any():
+        row = column.index[np.flatnonzero(negative)[0]]
+        raise WeightError(
+            f"weight column {weight!r} has {int(negative.sum())} negative values (first at row {row!r}: "
+            f"{values[np.flatnonzero(negative)[0]]!r}); survey weights must be >= 0."
+        )
+    if not (values > 0).any():
+        raise WeightError(f"weight column {weight!r} is zero for every respondent; no estimate is possible.")
+    return values
+
+
+def _targets(
+    data: pd.DataFrame, margins: Mapping[str, Mapping[object, float]], total: float
+) -> dict[str, tuple[np.ndarray, np.ndarray, list[object]]]:
+    """Per margin: respondent level codes, the target total of each level, and the levels."""
+    if not margins:
+        raise WeightError("margins is empty; give at least one variable, e.g. {'country': {'US': 0.5, ...}}")
+    _require_columns(data, list(margins), "margin")
+    sums = {}
+    for variable, margin in margins.items():
+        values = pd.Series(margin, dtype=float)
+        if values.isna().any() or (values < 0).any():
+            raise WeightError(f"margin for {variable!r} must hold non-negative numbers; got {dict(margin)!r}")
+        sums[variable] = float(values.sum())
+    shares = {v: abs(s - 1.0) <= _SHARE_TOLERANCE for v, s in sums.items()}
+    if len(set(shares.values())) > 1:
+        raise WeightError(
+            f"margins mix shares (summing to 1) and counts: sums {sums}; give all as shares or all as counts."
+        )
+    if not next(iter(shares.values())):
+        reference = next(iter(sums.values()))
+        if any(abs(s - reference) > _SHARE_TOLERANCE * reference for s in sums.values()):
+            raise WeightError(
+                f"margins given as counts must sum to the same population total; got sums {sums}."
+            )
+    out = {}
+    for variable, margin in margins.items():
+        column = data[variable]
+        if column.isna().any():
+            row = column.index[np.flatnonzero(column.isna().to_numpy())[0]]
+            raise WeightError(
+                f"column {variable!r} has {int(column.isna().sum())} missing values (first at row {row!r}); "
+                "every respondent needs a level to be weighted to it."
+            )
+        levels = list(margin)
+        position = {level: i for i, level in enumerate(levels)}
+        observed = pd.unique(column.to_numpy(dtype=object))
+        unknown = [v for v in observed if v not in position]
+        if unknown:
+            raise WeightError(
+                f"column {variable!r} has level {unknown[0]!r} which the margin does not list; "
+                f"margin levels: {levels}."
+            )
+        present = set(observed)
+        absent = [level for level in levels if level not in present and float(margin[level]) > 0]
+        if absent:
+            raise WeightError(
+                f"margin for {variable!r} names level {absent[0]!r} that no respondent has; "
+                f"levels in the data: {sorted(map(str, present))}."
+            )
+        codes = column.map(position).to_numpy(dtype=np.int64)
+        target = np.array([float(margin[level]) for level in levels])
+        if shares[variable]:
+            target = target * total
+        out[variable] = (codes, target, levels)
+    return out
+
+
+def rake(
+    data: pd.DataFrame,
+    margins: Mapping[str, Mapping[object, float]],
+    weight: str | None = None,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-8,
+    bounds: tuple[float, float] | None = None,
+) -> pd.Series:
+    """Rake weights to population margins by iterative proportional fitting.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent, holding every margin variable and, optionally, the start weights.
+    margins : mapping
+        ``{variable: {level: target}}``. Targets are either counts (every variable's counts must
+        sum to the same population total) or shares summing to 1, which are scaled to the sum of
+        the starting weights.
+    weight : str, optional
+        Column of starting (design) weights; 1 for everyone by default.
+    max_iter : int
+        Maximum number of full passes over the margins.
+    tol : float
+        Convergence: every weighted margin total is within ``tol`` (relative) of its target.
+    bounds : (float, float), optional
+        Bounds on the ratio of raked to starting weight (``calibrate(bounds = ...)`` in R); the
+        ratios are clipped after each pass, and raking fails if the margins cannot then be met.
+
+    Returns
+    -------
+    Series
+        Raked weights aligned with ``data.index``, named ``"raked_weight"``.
+
+    Raises
+    ------
+    WeightError
+        Margins that do not sum alike, a level in the data without a margin or a margin level no
+        respondent has, missing values, bad starting weights, or no convergence within
+        ``max_iter``.
+
+    Notes
+    -----
+    Agrees with R's ``weights(rake(design, list(~a, ~b), list(pop_a, pop_b)))`` run to
+    convergence (``control = list(maxit = 200, epsilon = 1e-9)``); R's default ``epsilon = 1``
+    stops once totals move by less than one unit.
+    """
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise WeightError(f"max_iter must be a positive integer; got {max_iter!r}")
+    if not (isinstance(tol, int | float) and tol > 0):
+        raise WeightError(f"tol must be a positive number; got {tol!r}")
+    _require_columns(data, [], "data")
+    start = _weights(data, weight)
+    if bounds is not None:
+        low, high = bounds
+        if not (0 <= low <= 1 <= high):
+            raise WeightError(f"bounds must satisfy 0 <= lower <= 1 <= upper; got {bounds!r}")
+    targets = _targets(data, margins, float(start.sum()))
+    w = start.copy()
+    discrepancy = np.inf
+    for _ in range(max_iter):
+        for variable, (codes, target, levels) in targets.items():
+            current = np.bincount(codes, weights=w, minlength=len(target))
+            empty = (current <= 0) & (target > 0)
+            if empty.any():
+                raise WeightError(
+                    f"level {levels[int(np.flatnonzero(empty)[0])]!r} of {variable!r} has zero weight "
+                    "but a positive target; give its respondents positive starting weights."
+                )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(current > 0, target / current, 0.0)
+            w = w * factor[codes]
+        if bounds is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(start > 0, w / start, 1.0)
+            w = start * np.clip(ratio, bounds[0], bounds[1])
+        discrepancy = max(
+            float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / np.maximum(t, 1e-300)))
+            for c, t, _ in targets.values()
+        )
+        if discrepancy <= tol:
+            return pd.Series(w, index=data.index, name="raked_weight")
+    raise WeightError(
+        f"raking did not converge in {max_iter} iterations (largest relative margin discrepancy "
+        f"{discrepancy:.3g} > tol={tol:g}); raise max_iter, widen bounds, or check that the margins "
+        "are attainable (no empty cells forcing contradictions)."
+    )
+
+
+def poststratify(
+    data: pd.DataFrame,
+    strata: str | Sequence[str],
+    population: Mapping[object, float],
+    weight: str | None = None,
+) -> pd.Series:
+    """Post-stratify weights so each post-stratum's weighted total equals its population count.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Respondents.
+    strata : str or sequence of str
+        Column(s) defining post-strata; with several columns the keys of ``population`` are tuples.
+    population : mapping
+        ``{level: count}`` (or shares summing to 1, scaled to the sum of the starting weights).
+    weight : str, optional
+        Starting weights; 1 for everyone by default.
+
+    Returns
+    -------
+    Series
+        ``w * N_h / sum(w in h)``, aligned with ``data.index``, named ``"poststratified_weight"``
+        (R: ``weights(postStratify(design, ~h, pop))``).
+    """
+    columns = [strata] if isinstance(strata, str) else list(strata)
+    _require_columns(data, columns, "strata")
+    start = _weights(data, weight)
+    if len(columns) == 1:
+        key = data[columns[0]]
+    else:
+        key = pd.Series(list(zip(*(data[c] for c in columns), strict=True)), index=data.index)
+    name = columns[0] if len(columns) == 1 else "+".join(columns)
+    frame = pd.DataFrame({name: key})
+    targets = _targets(frame, {name: population}, float(start.sum()))
+    codes, target, levels = targets[name]
+    current = np.bincount(codes, weights=start, minlength=len(target))
+    empty = (current <= 0) & (target > 0)
+    if empty.any():
+        raise WeightError(
+            f"post-stratum {levels[int(np.flatnonzero(empty)[0])]!r} of {name!r} has zero starting weight "
+            "but a positive population count."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(current > 0, target / current, 0.0)
+    return pd.Series(start * factor[codes], index=data.index, name="poststratified_weight")
+
+
+def kish_effective_n(weights: np.ndarray | pd.Series | Sequence[float]) -> float:
+    """Kish's effective sample size ``(sum w)^2 / sum w^2`` (Kish 1965)."""
+    w = _weight_array(weights)
+    return float(w.sum() ** 2 / np.sum(w * w))
+
+
+def weighting_efficiency(weights: np.ndarray | pd.Series | Sequence[float]) -> float:
+    """Kish effective sample size as a share of the number of respondents, ``1 / (1 + cv^2)``."""
+    w = _weight_array(weights)
+    return kish_effective_n(w) / w.size
+
+
+def weights_summary(weights: np.ndarray | pd.Series | Sequence[float]) -> pd.DataFrame:
+    """One-row summary of a weight column.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``n, sum, min, max, ratio_max_min, cv, deff_weighting, effective_n, efficiency``;
+        ``deff_weighting`` is Kish's ``1 + cv^2`` (cv with divisor n).
+    """
+    w = _weight_array(weights)
+    cv = float(w.std() / w.mean())
+    return pd.DataFrame(
+        {
+            "n": [w.size],
+            "sum": [float(w.sum())],
+            "min": [float(w.min())],
+            "max": [float(w.max())],
+            "ratio_max_min": [float(w.max() / w.min()) if w.min() > 0 else np.inf],
+            "cv": [cv],
+            "deff_weighting": [1 + cv**2],
+            "effective_n": [kish_effective_n(w)],
+            "efficiency": [weighting_efficiency(w)],
+        }
+    )
+
+
+def _weight_array(weights: np.ndarray | pd.Series | Sequence[float]) -> np.ndarray:
+    series = weights if isinstance(weights, pd.Series) else pd.Series(np.asarray(weights))
+    return _weights(series.rename("weight").to_frame(), "weight")
