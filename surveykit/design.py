@@ -239,8 +239,10 @@ class SurveyDesign:
         values = pd.to_numeric(data[fpc], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))[0]
-            raise DesignError(f"fpc column {fpc!r} must be positive numbers; row {data.index[bad]!r} holds "
-                              f"{data[fpc].iloc[bad]!r}")
+            raise DesignError(
+                f"fpc column {fpc!r} must be positive numbers; row {data.index[bad]!r} holds "
+                f"{data[fpc].iloc[bad]!r}"
+            )
         low = np.full(n_h.size, np.inf)
         high = np.full(n_h.size, -np.inf)
         np.minimum.at(low, self._stratum, values)
@@ -256,8 +258,8 @@ class SurveyDesign:
         if too_small.size:
             h = too_small[0]
             raise DesignError(
-                f"fpc column {fpc!r} gives stratum {strata_levels[h]!r} a population of {population[h]:g} PSUs "
-                f"but {int(n_h[h])} were sampled"
+                f"fpc column {fpc!r} gives stratum {strata_levels[h]!r} a population of {population[h]:g} "
+                f"PSUs but {int(n_h[h])} were sampled"
             )
         return n_h / population
 
@@ -364,7 +366,7 @@ class SurveyDesign:
                 f"method 'goodman' gives simultaneous intervals for the categories of a select-one "
                 f"question; {variable!r} is select-multiple."
             )
-        by_columns, group, keys = self._groups(by)
+        _, group, keys = self._groups(by)
         cells = self._cells(prepared, group, len(keys))
         if cells.n.sum() == 0:
             raise DesignError(f"no respondent in the domain answered {variable!r} (empty domain)")
@@ -386,7 +388,9 @@ class SurveyDesign:
             lo, hi = survey_confint(estimate, variance, n, df, level=level, method=method)
         frame = keys.iloc[np.repeat(np.arange(n_groups), n_cat)].reset_index(drop=True)
         frame["variable"] = prepared.name
-        frame["category"] = pd.Series(np.tile(np.array(prepared.categories, dtype=object), n_groups), dtype=object)
+        frame["category"] = pd.Series(
+            np.tile(np.array(prepared.categories, dtype=object), n_groups), dtype=object
+        )
         frame["estimate"] = estimate
         frame["se"] = np.sqrt(variance)
         frame["ci_low"] = lo
@@ -458,21 +462,27 @@ class SurveyDesign:
         return pairwise_differences(self, variable, category, by, level=level, adjust=adjust)
 
     def crosstab(self, row: str, col: str, level: float = 0.95) -> pd.DataFrame:
-        """Weighted two-way table with cell, row and column shares; see :func:`surveykit.crosstab.crosstab`."""
+        """Weighted two-way table with cell, row and column shares.
+
+        See :func:`surveykit.crosstab.crosstab`.
+        """
         from surveykit.crosstab import crosstab
 
         return crosstab(self, row, col, level=level)
 
     def test_independence(self, row: str, col: str) -> IndependenceTest:
-        """Rao-Scott test of independence (R ``svychisq``); see :func:`surveykit.crosstab.test_independence`."""
+        """Rao-Scott test of independence (R ``svychisq``).
+
+        See :func:`surveykit.crosstab.test_independence`.
+        """
         from surveykit.crosstab import test_independence
 
         return test_independence(self, row, col)
 
     # ------------------------------------------------------------------ estimation engine
     def _describe(self) -> str:
-        parts = [f"{a}={v!r}" for a, v in (("weight", self.weight), ("strata", self.strata),
-                                            ("psu", self.psu), ("fpc", self.fpc)) if v is not None]  # fmt: skip
+        settings = {"weight": self.weight, "strata": self.strata, "psu": self.psu, "fpc": self.fpc}
+        parts = [f"{name}={value!r}" for name, value in settings.items() if value is not None]
         return ", ".join(parts)
 
     def _mask(self, condition: pd.Series | np.ndarray, argument: str) -> np.ndarray:
@@ -483,7 +493,9 @@ class SurveyDesign:
         else:
             mask = np.asarray(condition, dtype=bool)
         if mask.shape != (len(self.data),):
-            raise DesignError(f"{argument} must have one value per respondent ({len(self.data)}); got {mask.shape}")
+            raise DesignError(
+                f"{argument} must have one value per respondent ({len(self.data)}); got {mask.shape}"
+            )
         return mask
 
     def _variable(self, variable: str) -> _Variable:
@@ -496,7 +508,9 @@ class SurveyDesign:
             if pd.api.types.is_bool_dtype(column):
                 question, _, choice = variable.partition(MULTI_SEP)
                 values = column.to_numpy(dtype=float, na_value=0.0)[:, None]
-                return _Variable(question if choice else variable, [choice or True], answered, indicators=values)
+                return _Variable(
+                    question if choice else variable, [choice or True], answered, indicators=values
+                )
             if isinstance(column.dtype, pd.CategoricalDtype):
                 return _Variable(variable, list(column.cat.categories), answered,
                                  codes=column.cat.codes.to_numpy().astype(np.int64))  # fmt: skip
@@ -515,7 +529,7 @@ class SurveyDesign:
                 raise DesignError(f"select-multiple column {column!r} must be boolean (True/False/<NA>)")
         answered = block.notna().any(axis=1).to_numpy()
         values = np.column_stack([block[c].to_numpy(dtype=float, na_value=0.0) for c in options])
-        return _Variable(variable, [c[len(prefix):] for c in options], answered, indicators=values)
+        return _Variable(variable, [c[len(prefix) :] for c in options], answered, indicators=values)
 
     def _indicator(self, variable: str, category: object) -> tuple[str, np.ndarray, np.ndarray]:
         """0/1 indicator of ``category`` and the answered mask, for comparisons of one share."""
@@ -543,7 +557,8 @@ class SurveyDesign:
         for category in categories:
             if category not in observed:
                 raise DesignError(
-                    f"category {category!r} of {prepared.name!r} never occurs in the data; categories: {observed}"
+                    f"category {category!r} of {prepared.name!r} never occurs in the data; "
+                    f"categories: {observed}"
                 )
         return [prepared.categories.index(c) for c in categories]
 
@@ -678,7 +693,9 @@ class SurveyDesign:
             s2 = nobs / (nobs - 1) * p * (1 - p)
             replace = s2 / nobs
             without = s2 * (total - nobs) / (total * nobs)
-            reference = replace if self.deff_reference == "replace" else np.where(total > nobs, without, replace)
+            reference = (
+                replace if self.deff_reference == "replace" else np.where(total > nobs, without, replace)
+            )
             deff = cells.variance / reference
         return np.where(np.isfinite(deff), deff, np.nan)
 
