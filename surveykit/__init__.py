@@ -5,7 +5,16 @@ The public API is imported here explicitly; everything else is private.
 
 from __future__ import annotations
 
+from surveykit.crosstab import (
+    IndependenceTest,
+    compare_domains,
+    cramers_v,
+    crosstab,
+    pairwise_differences,
+    test_independence,
+)
 from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
+from surveykit.design import SurveyDesign
 from surveykit.durations import kaplan_meier, km_quantiles, time_to_resolve
 from surveykit.exceptions import (
     DesignError,
@@ -37,8 +46,10 @@ from surveykit.incidents import (
     validate_incidents,
 )
 from surveykit.instrument import Instrument, Question, default_instrument, load_instrument, read_xlsform
+from surveykit.proportions import binomial_confint, multinomial_confint, newcombe_diff_confint, survey_confint
 from surveykit.responses import export_responses, import_responses
 from surveykit.store import Store
+from surveykit.weighting import kish_effective_n, poststratify, rake, weighting_efficiency, weights_summary
 
 # Statistics (issue 3) and incidents (issue 4) imports go above, in sorted order.
 
@@ -51,6 +62,7 @@ __all__ = [
     "ImportValidationError",
     "IncidentValidation",
     "IncompleteDataWarning",
+    "IndependenceTest",
     "Instrument",
     "InstrumentError",
     "LonelyPSUError",
@@ -59,9 +71,14 @@ __all__ = [
     "SmallSampleWarning",
     "Store",
     "StoreError",
+    "SurveyDesign",
     "SurveykitError",
     "WeightError",
+    "binomial_confint",
     "cagr",
+    "compare_domains",
+    "cramers_v",
+    "crosstab",
     "default_instrument",
     "demo_incidents",
     "demo_margins",
@@ -72,15 +89,25 @@ __all__ = [
     "import_responses",
     "incident_counts",
     "kaplan_meier",
+    "kish_effective_n",
     "km_quantiles",
     "load_demo",
     "load_instrument",
     "loss_growth",
+    "multinomial_confint",
+    "newcombe_diff_confint",
+    "pairwise_differences",
     "poisson_rate_ratio",
+    "poststratify",
+    "rake",
     "read_incidents",
     "read_xlsform",
+    "survey_confint",
     "survey_growth",
+    "test_independence",
     "time_to_resolve",
     "validate_incidents",
+    "weighting_efficiency",
+    "weights_summary",
     "yoy_growth",
 ]
