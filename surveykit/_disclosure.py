@@ -51,11 +51,19 @@ def apply_disclosure(
     frame[flag_column] = np.where(suppressed, FLAG_SUPPRESSED, np.where(caution, FLAG_CAUTION, FLAG_OK))
     if suppressed.any():
         frame.loc[suppressed, list(blank)] = np.nan
-    if suppressed.any() or caution.any():
+    parts = []
+    if suppressed.any():
+        parts.append(
+            f"{int(suppressed.sum())} {what} rest on fewer than {min_n} respondents and were suppressed"
+        )
+    if caution.any():
+        parts.append(
+            f"{int(caution.sum())} {what} rest on fewer than {caution_n} respondents (flagged 'caution')"
+        )
+    if parts:
         warnings.warn(
-            f"{int(suppressed.sum())} {what} rest on fewer than {min_n} respondents and were suppressed, "
-            f"and {int(caution.sum())} on fewer than {caution_n} (flagged 'caution'); see the "
-            f"{flag_column!r} column. Change the thresholds with SurveyDesign(min_n=..., caution_n=...).",
+            "; ".join(parts) + f"; see the {flag_column!r} column. Change the thresholds with "
+            "SurveyDesign(min_n=..., caution_n=...).",
             SmallSampleWarning,
             stacklevel=3,
         )

@@ -36,7 +36,7 @@ from surveykit.proportions import (
     multinomial_confint,
     survey_confint,
 )
-from surveykit.weighting import _weights
+from surveykit.weighting import _label, _weights
 
 if TYPE_CHECKING:
     from surveykit.crosstab import IndependenceTest
@@ -225,7 +225,7 @@ class SurveyDesign:
             return np.zeros(len(data), dtype=np.int64), [None]
         values = cls._column(data, column, argument)
         if values.isna().any():
-            row = values.index[np.flatnonzero(values.isna().to_numpy())[0]]
+            row = _label(values.index[np.flatnonzero(values.isna().to_numpy())[0]])
             raise DesignError(f"{argument} column {column!r} has missing values (first at row {row!r})")
         codes, levels = pd.factorize(values, sort=True)
         return codes.astype(np.int64), list(levels)
@@ -240,8 +240,8 @@ class SurveyDesign:
         if not np.all(np.isfinite(values)) or np.any(values <= 0):
             bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))[0]
             raise DesignError(
-                f"fpc column {fpc!r} must be positive numbers; row {data.index[bad]!r} holds "
-                f"{data[fpc].iloc[bad]!r}"
+                f"fpc column {fpc!r} must be positive numbers; row {_label(data.index[bad])!r} holds "
+                f"{_label(data[fpc].iloc[bad])!r}"
             )
         low = np.full(n_h.size, np.inf)
         high = np.full(n_h.size, -np.inf)

@@ -27,6 +27,11 @@ __all__ = [
 _SHARE_TOLERANCE = 1e-6
 
 
+def _label(value: object) -> object:
+    """A row label or value as a plain Python scalar, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _require_columns(data: pd.DataFrame, columns: Sequence[str], argument: str) -> None:
     if not isinstance(data, pd.DataFrame):
         raise WeightError(f"data must be a pandas DataFrame; got {type(data).__name__}")
@@ -48,23 +53,23 @@ def _weights(data: pd.DataFrame, weight: str | None) -> np.ndarray:
         bad = column[numeric.isna() & column.notna()]
         bad = bad if len(bad) else column
         raise WeightError(
-            f"weight column {weight!r} must be numeric; row {bad.index[0]!r} holds {bad.iloc[0]!r}. "
-            "Convert it with pd.to_numeric first."
+            f"weight column {weight!r} must be numeric; row {_label(bad.index[0])!r} holds "
+            f"{_label(bad.iloc[0])!r}. Convert it with pd.to_numeric first."
         )
     values = column.to_numpy(dtype=float, na_value=np.nan)
     missing = ~np.isfinite(values)
     if missing.any():
-        row = column.index[np.flatnonzero(missing)[0]]
+        row = _label(column.index[np.flatnonzero(missing)[0]])
         raise WeightError(
             f"weight column {weight!r} has {int(missing.sum())} missing or infinite values (first at row "
             f"{row!r}: {column.loc[row]!r}); every respondent needs a finite weight."
         )
     negative = values < 0
     if negative.any():
-        row = column.index[np.flatnonzero(negative)[0]]
+        row = _label(column.index[np.flatnonzero(negative)[0]])
         raise WeightError(
             f"weight column {weight!r} has {int(negative.sum())} negative values (first at row {row!r}: "
-            f"{values[np.flatnonzero(negative)[0]]!r}); survey weights must be >= 0."
+            f"{_label(values[np.flatnonzero(negative)[0]])!r}); survey weights must be >= 0."
         )
     if not (values > 0).any():
         raise WeightError(f"weight column {weight!r} is zero for every respondent; no estimate is possible.")
@@ -99,7 +104,7 @@ def _targets(
     for variable, margin in margins.items():
         column = data[variable]
         if column.isna().any():
-            row = column.index[np.flatnonzero(column.isna().to_numpy())[0]]
+            row = _label(column.index[np.flatnonzero(column.isna().to_numpy())[0]])
             raise WeightError(
                 f"column {variable!r} has {int(column.isna().sum())} missing values (first at row {row!r}); "
                 "every respondent needs a level to be weighted to it."
