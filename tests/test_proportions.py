@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from numpy.testing import assert_allclose
+from scipy import stats
 
 from surveykit import (
     DesignError,
