@@ -1,0 +1,166 @@
+"""Crosstabs, Rao-Scott tests, pairwise and wave-over-wave differences against R's survey package.
+
+R commands (tests/results/survey_reference.R), with d <- subset(design, !is.na(answer)):
+  svychisq(~region + answer, d, statistic = "F") and statistic = "Chisq"
+  b <- svyby(~as.numeric(answer == "yes"), ~wave, d, svymean, covmat = TRUE)
+  svycontrast(b, quote(`2016-12` - `2015-12`)), quote(`2016-12` / `2015-12`), quote(log(...))
+  br <- svyby(~as.numeric(answer == "yes"), ~region, d, svymean, covmat = TRUE)
+  svycontrast(br, quote(`east` - `north`)) ... for every pair
+  svytotal(~interaction(region, answer), d) and svymean(~interaction(region, answer), d)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from surveykit import DesignError, SurveyDesign, newcombe_diff_confint
+from tests.test_design import RTOL, load_data, make_design, reference_frame
+
+DESIGNS = ["strat", "weighted", "srs"]
+
+
+@pytest.mark.parametrize("design_name", DESIGNS)
+def test_rao_scott_matches_svychisq(design_name: str) -> None:
+    expected = reference_frame("chisq").set_index("design").loc[design_name]
+    result = make_design(design_name).test_independence("region", "answer")
+    assert_allclose(
+        [result.statistic, result.ndf, result.ddf, result.p_value, result.pearson, result.chisq_p_value],
+        expected[["f", "ndf", "ddf", "p_f", "pearson", "p_chisq"]].astype(float),
+        rtol=RTOL,
+    )
+    assert result.chisq_df == 6
+    # First-order statistic and its p-value agree: X2 / mean(delta) on (r-1)(c-1) df.
+    assert_allclose(stats.chi2.sf(result.chisq, 6), result.chisq_p_value)
+    assert_allclose(result.chisq, result.pearson / result.mean_deff)
+    assert_allclose(result.cramers_v, np.sqrt(result.pearson / (result.n * 2)))
+    assert "Rao-Scott" in result.method
+    assert list(result.summary.columns)[:4] == ["statistic", "ndf", "ddf", "p_value"]
+
+
+def test_unweighted_cramers_v_is_textbook() -> None:
+    # With unit weights the weighted table is the count table: V from scipy's chi2_contingency.
+    data = load_data("srs")
+    result = SurveyDesign(data).test_independence("region", "answer")
+    table = pd.crosstab(data["region"], data["answer"])
+    chi2 = stats.chi2_contingency(table, correction=False)[0]
+    assert_allclose(result.pearson, chi2, rtol=1e-12)
+    assert_allclose(result.cramers_v, stats.contingency.association(table, method="cramer"), rtol=1e-12)
+
+
+@pytest.mark.parametrize("design_name", DESIGNS)
+def test_change_matches_svycontrast(design_name: str) -> None:
+    expected = reference_frame("change").set_index("design").loc[design_name]
+    result = make_design(design_name).change("answer", "yes", between="wave")
+    assert len(result) == 1
+    row = result.iloc[0]
+    assert (row["level_from"], row["level_to"]) == ("2015-12", "2016-12")
+    assert_allclose(
+        row[["estimate_from", "estimate_to", "difference", "se", "ratio", "df"]].astype(float),
+        expected[["p_from", "p_to", "diff", "diff_se", "ratio", "df"]].astype(float),
+        rtol=RTOL,
+    )
+    t = stats.t.ppf(0.975, expected["df"])
+    log_ratio = np.log(expected["ratio"])
+    assert_allclose(
+        [row["ratio_ci_low"], row["ratio_ci_high"]],
+        np.exp([log_ratio - t * expected["log_ratio_se"], log_ratio + t * expected["log_ratio_se"]]),
+        rtol=RTOL,
+    )
+    assert_allclose(
+        row["p_value"], 2 * stats.t.sf(abs(expected["diff"] / expected["diff_se"]), expected["df"])
+    )
+    if design_name == "srs":
+        # Unweighted SRS: Newcombe's hybrid score interval from the counts.
+        data = load_data("srs")
+        answered = data[data["answer"].notna()]
+        counts = answered.assign(yes=answered["answer"] == "yes").groupby("wave")["yes"].agg(["sum", "size"])
+        low, high = newcombe_diff_confint(*counts.loc["2016-12"], *counts.loc["2015-12"])
+        assert row["method"] == "newcombe"
+        assert_allclose([row["ci_low"], row["ci_high"]], [low, high])
+    else:
+        t_diff = stats.t.ppf(0.975, expected["df"])
+        assert row["method"] == "wald"
+        assert_allclose(
+            [row["ci_low"], row["ci_high"]],
+            [
+                expected["diff"] - t_diff * expected["diff_se"],
+                expected["diff"] + t_diff * expected["diff_se"],
+            ],
+            rtol=RTOL,
+        )
+
+
+def test_change_by_domain_and_explicit_levels() -> None:
+    design = make_design("weighted")
+    result = design.change("answer", "yes", levels=("2016-12", "2015-12"), by="region")
+    assert list(result["region"]) == ["east", "north", "south", "west"]
+    assert (result["level_from"] == "2016-12").all()
+    by_wave = design.proportions("answer", by=["region", "wave"], categories=["yes"])
+    east = by_wave[by_wave["region"] == "east"].set_index("wave")["estimate"]
+    assert_allclose(result.iloc[0]["difference"], east["2015-12"] - east["2016-12"])
+    with pytest.raises(DesignError, match=r"level '2030-12' of 'wave' has no respondents"):
+        design.change("answer", "yes", levels=("2015-12", "2030-12"))
+    with pytest.raises(DesignError, match=r"category 'perhaps' of 'answer' never occurs"):
+        design.change("answer", "perhaps")
+
+
+def test_change_of_a_select_multiple_choice() -> None:
+    design = make_design("weighted")
+    result = design.change("roles", "ceo")
+    by_wave = design.proportions("roles", by="wave", categories=["ceo"]).set_index("wave")["estimate"]
+    assert_allclose(result.iloc[0]["difference"], by_wave["2016-12"] - by_wave["2015-12"])
+
+
+@pytest.mark.parametrize("design_name", DESIGNS)
+def test_pairwise_matches_svycontrast(design_name: str) -> None:
+    expected = reference_frame("pairwise")
+    expected = expected[expected["design"] == design_name]
+    result = make_design(design_name).pairwise("answer", "yes", by="region")
+    merged = result.merge(expected, on=["level_a", "level_b"], suffixes=("", "_r"))
+    assert len(merged) == len(result) == 6
+    assert_allclose(merged["difference"], merged["diff"], rtol=RTOL)
+    assert_allclose(merged["se"], merged["se_r"], rtol=RTOL)
+    # Holm: sorted p-values times (m - rank), made monotone, capped at 1.
+    p = result["p_value"].to_numpy()
+    order = np.argsort(p)
+    holm = np.minimum(np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))), 1.0)
+    adjusted = np.empty_like(holm)
+    adjusted[order] = holm
+    assert_allclose(result["p_adjusted"], adjusted)
+
+
+@pytest.mark.parametrize("design_name", DESIGNS)
+def test_crosstab_cells_match_svytotal(design_name: str) -> None:
+    expected = reference_frame("cells")
+    expected = expected[expected["design"] == design_name]
+    table = make_design(design_name).crosstab("region", "answer")
+    merged = table.merge(expected, on=["region", "answer"], suffixes=("", "_r"))
+    assert len(merged) == len(table) == 12
+    assert_allclose(merged["weighted_n"], merged["total"], rtol=RTOL)
+    assert_allclose(merged["weighted_n_se"], merged["total_se"], rtol=RTOL)
+    assert_allclose(merged["share"], merged["share_r"], rtol=RTOL, atol=1e-15)
+    assert_allclose(merged["share_se"], merged["share_se_r"], rtol=RTOL, atol=1e-15)
+
+
+def test_crosstab_row_and_column_shares() -> None:
+    design = make_design("strat")
+    table = design.crosstab("region", "answer")
+    assert_allclose(table.groupby("region")["row_share"].sum(), 1.0)
+    assert_allclose(table.groupby("answer")["col_share"].sum(), 1.0)
+    by_region = design.proportions("answer", by="region")
+    merged = table.merge(by_region, left_on=["region", "answer"], right_on=["region", "category"])
+    assert_allclose(merged["row_share"], merged["estimate"])
+    assert_allclose(merged["row_ci_high"], merged["ci_high"])
+    data = load_data("strat")
+    counts = data.dropna(subset=["answer"]).groupby(["region", "answer"]).size()
+    assert (table.set_index(["region", "answer"])["n"].reindex(counts.index) == counts).all()
+
+
+def test_independence_needs_two_levels() -> None:
+    data = load_data("srs").assign(single="x")
+    with pytest.raises(DesignError, match=r"column 'single' needs at least two observed levels"):
+        SurveyDesign(data).test_independence("region", "single")
