@@ -159,8 +159,10 @@ def rake(
     tol : float
         Convergence: every weighted margin total is within ``tol`` (relative) of its target.
     bounds : (float, float), optional
-        Bounds on the ratio of raked to starting weight (``calibrate(bounds = ...)`` in R); the
-        ratios are clipped after each pass, and raking fails if the margins cannot then be met.
+        Bounds on the ratio of each raked weight to its starting weight rescaled to the
+        population total (so ``(0.5, 2)`` keeps every adjustment within a factor of two of the
+        average one). The ratios are clipped after each pass ("capped raking"); raking fails if
+        the margins cannot then be met.
 
     Returns
     -------
@@ -191,6 +193,8 @@ def rake(
         if not (0 <= low <= 1 <= high):
             raise WeightError(f"bounds must satisfy 0 <= lower <= 1 <= upper; got {bounds!r}")
     targets = _targets(data, margins, float(start.sum()))
+    # Bounds apply to the starting weights rescaled to the population total.
+    base = start * (next(iter(targets.values()))[1].sum() / start.sum())
     w = start.copy()
     discrepancy = np.inf
     for _ in range(max_iter):
@@ -202,13 +206,12 @@ def rake(
                     f"level {levels[int(np.flatnonzero(empty)[0])]!r} of {variable!r} has zero weight "
                     "but a positive target; give its respondents positive starting weights."
                 )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = np.where(current > 0, target / current, 0.0)
-            w = w * factor[codes]
-        if bounds is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(start > 0, w / start, 1.0)
-            w = start * np.clip(ratio, bounds[0], bounds[1])
+            if bounds is None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    factor = np.where(current > 0, target / current, 0.0)
+                w = w * factor[codes]
+            else:
+                w = _capped_adjustment(w, codes, target, base * bounds[0], base * bounds[1], variable, levels)
         discrepancy = max(
             float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / np.maximum(t, 1e-300)))
             for c, t, _ in targets.values()
@@ -220,6 +223,37 @@ def rake(
         f"{discrepancy:.3g} > tol={tol:g}); raise max_iter, widen bounds, or check that the margins "
         "are attainable (no empty cells forcing contradictions)."
     )
+
+
+def _capped_adjustment(
+    w: np.ndarray,
+    codes: np.ndarray,
+    target: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    variable: str,
+    levels: list[object],
+) -> np.ndarray:
+    """Scale each level by the factor f that meets its target once weights are clipped to [low, high]."""
+    n_levels = target.size
+    reachable_low = np.bincount(codes, low, n_levels)
+    reachable_high = np.bincount(codes, high, n_levels)
+    out_of_reach = (target < reachable_low * (1 - 1e-12)) | (target > reachable_high * (1 + 1e-12))
+    if out_of_reach.any():
+        level = levels[int(np.flatnonzero(out_of_reach)[0])]
+        raise WeightError(
+            f"level {level!r} of {variable!r} cannot reach its target within the bounds; widen bounds."
+        )
+    # Bisection on log f, vectorised over levels: the clipped total is monotone in f.
+    log_lo = np.full(n_levels, -30.0)
+    log_hi = np.full(n_levels, 30.0)
+    for _ in range(80):
+        mid = (log_lo + log_hi) / 2
+        total = np.bincount(codes, np.clip(np.exp(mid)[codes] * w, low, high), n_levels)
+        below = total < target
+        log_lo = np.where(below, mid, log_lo)
+        log_hi = np.where(below, log_hi, mid)
+    return np.clip(np.exp((log_lo + log_hi) / 2)[codes] * w, low, high)
 
 
 def poststratify(
