@@ -121,13 +121,15 @@ def _cell_shares(
     a = np.bincount(inverse * m + c, w, n_units * m).reshape(n_units, m)
     b = np.bincount(inverse, w, n_units)
     share = a.sum(axis=0) / total
+    absent = design._n_units - np.bincount(unit_h, minlength=design.n_strata)
     out = []
     for t in ((a - b[:, None] * share[None, :]) / total, a):
-        scale = design._scale[unit_h]
-        v1 = (t * scale[:, None]).T @ t
-        s = np.column_stack([np.bincount(unit_h, t[:, k], design.n_strata) for k in range(m)])
-        v2 = (s * (design._scale * design._centre / design._n_units)[:, None]).T @ s
-        out.append(v1 - v2)
+        # Centre at the stratum mean over all n_h PSUs (absent PSUs have t = 0), then cross-products.
+        sums = np.column_stack([np.bincount(unit_h, t[:, k], design.n_strata) for k in range(m)])
+        mean = sums * (design._centre / design._n_units)[:, None]
+        deviation = t - mean[unit_h]
+        present = (deviation * design._scale[unit_h][:, None]).T @ deviation
+        out.append(present + (mean * (design._scale * absent)[:, None]).T @ mean)
     return share, out[0], a.sum(axis=0), out[1]
 
 

@@ -367,9 +367,9 @@ class SurveyDesign:
                 f"question; {variable!r} is select-multiple."
             )
         _, group, keys = self._groups(by)
-        cells = self._cells(prepared, group, len(keys))
-        if cells.n.sum() == 0:
+        if not (prepared.answered & self._domain & (group >= 0)).any():
             raise DesignError(f"no respondent in the domain answered {variable!r} (empty domain)")
+        cells = self._cells(prepared, group, len(keys))
         n_groups, n_cat = cells.estimate.shape
         n = np.repeat(cells.n, n_cat).astype(float)
         df = np.repeat(cells.df, n_cat).astype(float)
@@ -628,54 +628,39 @@ class SurveyDesign:
         with np.errstate(divide="ignore", invalid="ignore"):
             p = weighted / total[:, None]
 
-        # Unit (PSU x domain) totals A (weighted ticks) and B (weights).
-        n_strata = self.n_strata
+        # Unit (PSU x domain) totals A (weighted ticks) and B (weights); each respondent is a unit
+        # when the design has no PSUs.
         if self._psu is None:
-            unit_h = self._stratum[rows]
+            n_units = rows.size
+            inverse = np.arange(n_units)
             unit_g = g
+            unit_h = self._stratum[rows]
             b = w
-            hg = unit_h * n_groups + unit_g
-            cells_hg = n_strata * n_groups
-            if prepared.multi:
-                a = w[:, None] * y
-            else:
-                # Each unit is one respondent in one category: sums of A^2 and A*B are sums of w^2.
-                key = hg * n_cat + c
-                s_aa = np.bincount(key, w * w, cells_hg * n_cat).reshape(cells_hg, n_cat)
-                s_ab = s_aa
-                s_a = np.bincount(key, w, cells_hg * n_cat).reshape(cells_hg, n_cat)
-                a = None
         else:
-            unit_key = self._psu[rows] * n_groups + g
-            units, inverse = np.unique(unit_key, return_inverse=True)
-            b = np.bincount(inverse, w)
+            units, inverse = np.unique(self._psu[rows] * n_groups + g, return_inverse=True)
+            n_units = units.size
             unit_g = units % n_groups
             unit_h = self._psu_stratum[units // n_groups]
-            hg = unit_h * n_groups + unit_g
-            cells_hg = n_strata * n_groups
-            if prepared.multi:
-                a = np.column_stack([np.bincount(inverse, w * y[:, k], units.size) for k in range(n_cat)])
-            else:
-                a = np.bincount(inverse * n_cat + c, w, units.size * n_cat).reshape(units.size, n_cat)
-        if a is not None:
-            s_aa = np.column_stack([np.bincount(hg, a[:, k] ** 2, cells_hg) for k in range(n_cat)])
-            s_ab = np.column_stack([np.bincount(hg, a[:, k] * b, cells_hg) for k in range(n_cat)])
-            s_a = np.column_stack([np.bincount(hg, a[:, k], cells_hg) for k in range(n_cat)])
-        s_bb = np.bincount(hg, b * b, cells_hg).reshape(n_strata, n_groups, 1)
-        s_b = np.bincount(hg, b, cells_hg).reshape(n_strata, n_groups, 1)
-        s_aa = s_aa.reshape(n_strata, n_groups, n_cat)
-        s_ab = s_ab.reshape(n_strata, n_groups, n_cat)
-        s_a = s_a.reshape(n_strata, n_groups, n_cat)
-        pp = np.nan_to_num(p)[None]
-        # Influence z = (A - p B) / W per unit: sum z^2 and (sum z)^2 / n_h within strata.
-        squares = s_aa - 2 * pp * s_ab + pp * pp * s_bb
-        sums = s_a - pp * s_b
-        per_stratum = self._scale[:, None, None] * (
-            squares - self._centre[:, None, None] * sums * sums / self._n_units[:, None, None]
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            variance = np.maximum(per_stratum.sum(axis=0), 0.0) / (total[:, None] ** 2)
-        variance = np.where(total[:, None] > 0, variance, np.nan)
+            b = np.bincount(inverse, w, n_units)
+        if prepared.multi:
+            a = np.column_stack([np.bincount(inverse, w * y[:, k], n_units) for k in range(n_cat)])
+        else:
+            a = np.bincount(inverse * n_cat + c, w, n_units * n_cat).reshape(n_units, n_cat)
+        # Influence totals z = (A - p B) / W, centred at their stratum mean over all n_h PSUs of the
+        # stratum (PSUs without anyone in the domain have z = 0), in two passes for accuracy.
+        safe_total = np.where(total > 0, total, 1.0)
+        z = (a - np.nan_to_num(p)[unit_g] * b[:, None]) / safe_total[unit_g][:, None]
+        n_hg = self.n_strata * n_groups
+        hg = unit_h * n_groups + unit_g
+        cell_h = np.repeat(np.arange(self.n_strata), n_groups)
+        sums = np.column_stack([np.bincount(hg, z[:, k], n_hg) for k in range(n_cat)])
+        mean = sums * (self._centre / self._n_units)[cell_h][:, None]
+        deviation = z - mean[hg]
+        squares = np.column_stack([np.bincount(hg, deviation[:, k] ** 2, n_hg) for k in range(n_cat)])
+        absent = self._n_units[cell_h] - np.bincount(hg, minlength=n_hg)
+        squares += absent[:, None] * mean**2
+        per_cell = (self._scale[cell_h][:, None] * squares).reshape(self.n_strata, n_groups, n_cat)
+        variance = np.where(total[:, None] > 0, per_cell.sum(axis=0), np.nan)
 
         # Degrees of freedom: PSUs minus strata with a positive weight in each domain.
         pos = b > 0

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     multinomial_proportions_confint,
@@ -50,6 +50,9 @@ INTERVAL_METHODS: tuple[str, ...] = (
     "auto", "logit", "beta", "wilson", "mean", "clopper-pearson", "jeffreys", "goodman",
 )  # fmt: skip
 """Every value the ``method`` argument of :meth:`SurveyDesign.proportions` accepts."""
+
+
+_BOUNDARY = 1e-12
 
 
 def _check_level(level: float) -> float:
@@ -118,16 +121,17 @@ def survey_confint(
     lo = np.full(p.shape, np.nan)
     hi = np.full(p.shape, np.nan)
     usable = np.isfinite(p) & np.isfinite(var) & (df >= 1)
-    boundary = usable & ((p <= 0) | (p >= 1) | (var <= 0))
+    # Shares within 1e-12 of 0 or 1 are 0% or 100% up to rounding of weighted sums.
+    boundary = usable & ((p <= _BOUNDARY) | (p >= 1 - _BOUNDARY) | (var <= 0))
     inner = usable & ~boundary
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(usable, stats.t.ppf(1 - alpha / 2, np.where(usable, df, 1)), np.nan)
         se = np.sqrt(var)
         if method == "logit":
             half = t * se / (p * (1 - p))
-            centre = np.log(p / (1 - p))
-            lo = np.where(inner, _expit(centre - half), lo)
-            hi = np.where(inner, _expit(centre + half), hi)
+            centre = special.logit(p)
+            lo = np.where(inner, special.expit(centre - half), lo)
+            hi = np.where(inner, special.expit(centre + half), hi)
         elif method == "mean":
             lo = np.where(inner, np.clip(p - t * se, 0, 1), lo)
             hi = np.where(inner, np.clip(p + t * se, 0, 1), hi)
@@ -144,7 +148,8 @@ def survey_confint(
         b_lo, b_hi = _korn_graubard(p, n * _df_ratio(n, df, alpha), alpha)
     lo = np.where(boundary, b_lo, lo)
     hi = np.where(boundary, b_hi, hi)
-    return lo, hi
+    # Guard against rounding: an interval always contains its estimate.
+    return np.minimum(lo, p), np.maximum(hi, p)
 
 
 def _df_ratio(n: np.ndarray, df: np.ndarray, alpha: float) -> np.ndarray:
@@ -159,10 +164,20 @@ def _df_ratio(n: np.ndarray, df: np.ndarray, alpha: float) -> np.ndarray:
 
 def _korn_graubard(p: np.ndarray, n_eff: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Clopper-Pearson limits with a real-valued count ``p * n_eff`` (R's ``qbeta`` form)."""
+    p, n_eff = np.broadcast_arrays(p, n_eff)
+    lo = np.full(p.shape, np.nan)
+    hi = np.full(p.shape, np.nan)
+    ok = np.isfinite(p) & np.isfinite(n_eff) & (n_eff > 0)
+    zero = ok & (p <= _BOUNDARY)
+    one = ok & (p >= 1 - _BOUNDARY)
+    lo[zero] = 0.0
+    hi[one] = 1.0
     x = p * n_eff
+    inner_lo = ok & ~zero
+    inner_hi = ok & ~one
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(p <= 0, 0.0, stats.beta.ppf(alpha / 2, x, n_eff - x + 1))
-        hi = np.where(p >= 1, 1.0, stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x))
+        lo[inner_lo] = stats.beta.ppf(alpha / 2, x[inner_lo], n_eff[inner_lo] - x[inner_lo] + 1)
+        hi[inner_hi] = stats.beta.ppf(1 - alpha / 2, x[inner_hi] + 1, n_eff[inner_hi] - x[inner_hi])
     return lo, hi
 
 
@@ -171,10 +186,6 @@ def _wilson(p: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def binomial_confint(
