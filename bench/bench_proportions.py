@@ -90,9 +90,8 @@ def main(n: int = 1_000_000) -> None:
     rake_seconds, weights = best_of(1, lambda: rake(frame, demo_margins()))
     frame = frame.assign(weight=weights)
     single, multi = questions(frame)
-    print(
-        f"{len(frame):,} responses, {len(single)} select-one + {len(multi)} select-multiple questions, by country"
-    )
+    counts = f"{len(single)} select-one + {len(multi)} select-multiple questions"
+    print(f"{len(frame):,} responses, {counts}, by country")
     print(f"(generating {generate:.1f} s, raking to demo margins {rake_seconds:.2f} s)")
 
     design_seconds, design = best_of(3, lambda: SurveyDesign(frame, weight="weight"))

@@ -122,7 +122,8 @@ class SurveyDesign:
     Attributes
     ----------
     data : DataFrame
-        The data as given.
+        The data as given; treat it as read-only while the design is in use (domain codes are
+        computed once and reused).
     srs : bool
         True for an unweighted simple random sample (no weight, strata, psu or fpc).
     n_strata, n_psu : int
@@ -165,6 +166,7 @@ class SurveyDesign:
         self.deff_reference = deff
         self.srs = weight is None and strata is None and psu is None and fpc is None
         self._domain = np.ones(len(data), dtype=bool)
+        self._factor_cache: dict[str, tuple[np.ndarray, list[object]]] = {}
 
         self._stratum, strata_levels = self._codes(data, strata, "strata")
         self.n_strata = len(strata_levels)
@@ -562,6 +564,18 @@ class SurveyDesign:
                 )
         return [prepared.categories.index(c) for c in categories]
 
+    def _factorized(self, column: str) -> tuple[np.ndarray, list[object]]:
+        """Sorted level codes of a domain column (-1 when missing), computed once per design."""
+        if column not in self._factor_cache:
+            values = self._column(self.data, column, "by")
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                codes, levels = values.cat.codes.to_numpy(), list(values.cat.categories)
+            else:
+                codes, found = pd.factorize(values, sort=True)
+                levels = list(found)
+            self._factor_cache[column] = (codes.astype(np.int64), levels)
+        return self._factor_cache[column]
+
     def _groups(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray, pd.DataFrame]:
         """Domain code per row (-1 when outside every domain) and the domain keys, sorted."""
         if by is None:
@@ -572,23 +586,20 @@ class SurveyDesign:
         codes = []
         uniques = []
         for column in columns:
-            values = self._column(self.data, column, "by")
-            if isinstance(values.dtype, pd.CategoricalDtype):
-                c = values.cat.codes.to_numpy().astype(np.int64)
-                levels = list(values.cat.categories)
-            else:
-                c, levels = pd.factorize(values, sort=True)
-                levels = list(levels)
-            codes.append(c.astype(np.int64))
+            c, levels = self._factorized(column)
+            codes.append(c)
             uniques.append(levels)
         missing = np.logical_or.reduce([c < 0 for c in codes])
         combined = np.zeros(len(self.data), dtype=np.int64)
         for c, levels in zip(codes, uniques, strict=True):
             combined = combined * len(levels) + np.maximum(c, 0)
         present = self._domain & ~missing
-        used, inverse = np.unique(combined[present], return_inverse=True)
-        group = np.full(len(self.data), -1, dtype=np.int64)
-        group[present] = inverse
+        # Number the combinations that occur, in sorted order, without sorting the rows.
+        occurs = np.bincount(combined[present], minlength=int(np.prod([len(u) for u in uniques])))
+        used = np.flatnonzero(occurs)
+        number = np.full(occurs.size, -1, dtype=np.int64)
+        number[used] = np.arange(used.size)
+        group = np.where(present, number[combined], -1)
         key_codes = []
         rest = used
         for levels in reversed(uniques):
@@ -665,7 +676,7 @@ class SurveyDesign:
         # Degrees of freedom: PSUs minus strata with a positive weight in each domain.
         pos = b > 0
         units_per_g = np.bincount(unit_g[pos], minlength=n_groups)
-        strata_per_g = np.bincount(np.unique(hg[pos]) % n_groups, minlength=n_groups)
+        strata_per_g = (np.bincount(hg[pos], minlength=n_hg) > 0).reshape(self.n_strata, n_groups).sum(axis=0)
         df = units_per_g - strata_per_g
         return _Cells(total, n, n_positive, count, p, variance, df)
 
