@@ -131,6 +131,18 @@ def test_whaling_page_shows_the_share_with_interval_and_n(db):
     table = at.dataframe[0].value
     assert {"wave", "estimate", "ci_low", "ci_high", "n"} <= set(table.columns)
     assert table["n"].tolist() == [450, 520]
+    # The unweighted demo is a simple random sample, so the page shows Wilson intervals.
+    from statsmodels.stats.proportion import proportion_confint
+
+    with Store(db) as store:
+        responses = store.responses()
+    for row in table.itertuples():
+        wave = responses[responses["wave"] == row.wave]
+        count = int((wave["whaling_trend"] == "increased").sum())
+        low, high = proportion_confint(count, len(wave), alpha=0.05, method="wilson")
+        assert row.estimate == pytest.approx(count / len(wave), rel=1e-12)
+        assert (row.ci_low, row.ci_high) == pytest.approx((low, high), rel=1e-9)
+        assert f"{row.estimate:.0%}" in shown
 
 
 @pytest.mark.parametrize("page", ["app_pages/survey.py", "app_pages/login.py"])
