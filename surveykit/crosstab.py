@@ -150,7 +150,11 @@ def test_independence(design: SurveyDesign, row: str, col: str) -> IndependenceT
         The second-order corrected F (R's default), the first-order chi-square, Pearson's X2 of
         the weighted table and Cramér's V.
     """
-    mask = design._domain & design.data[row].notna().to_numpy() & design.data[col].notna().to_numpy()
+    answered = [
+        design._column(design.data, c, argument).notna().to_numpy()
+        for c, argument in ((row, "row"), (col, "col"))
+    ]
+    mask = design._domain & answered[0] & answered[1]
     r_codes, r_levels = _levels(design, row, mask)
     c_codes, c_levels = _levels(design, col, mask)
     nr, nc = len(r_levels), len(c_levels)
@@ -237,7 +241,7 @@ def crosstab(design: SurveyDesign, row: str, col: str, level: float = 0.95) -> p
         ``row``) and the same ``col_*`` columns for shares of the column's respondents.
     """
     _check_level(level)
-    both = design.data[row].notna() & design.data[col].notna()
+    both = design._column(design.data, row, "row").notna() & design._column(design.data, col, "col").notna()
     sub = design.subset(both)
     mask = sub._domain
     r_codes, r_levels = _levels(sub, row, mask)

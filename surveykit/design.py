@@ -32,6 +32,7 @@ from surveykit.exceptions import DesignError, LonelyPSUError
 from surveykit.proportions import (
     INTERVAL_METHODS,
     IntervalMethod,
+    _check_level,
     binomial_confint,
     multinomial_confint,
     survey_confint,
@@ -355,6 +356,7 @@ class SurveyDesign:
         """
         if method not in INTERVAL_METHODS:
             raise DesignError(f"method must be one of {list(INTERVAL_METHODS)}; got {method!r}")
+        _check_level(level)
         if method == "auto":
             method = "wilson" if self.srs else "logit"
         if method in ("clopper-pearson", "jeffreys", "goodman") and not self.srs:
@@ -439,7 +441,7 @@ class SurveyDesign:
         Returns
         -------
         DataFrame
-            The ``by`` columns, then ``variable, category, from, to, estimate_from, estimate_to,
+            The ``by`` columns, then ``variable, category, level_from, level_to, estimate_from, estimate_to,
             difference, se, ci_low, ci_high, p_value, ratio, ratio_ci_low, ratio_ci_high, n_from,
             n_to, df, method, flag``. See :func:`surveykit.crosstab.compare_domains`.
         """

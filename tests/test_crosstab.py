@@ -164,3 +164,13 @@ def test_independence_needs_two_levels() -> None:
     data = load_data("srs").assign(single="x")
     with pytest.raises(DesignError, match=r"column 'single' needs at least two observed levels"):
         SurveyDesign(data).test_independence("region", "single")
+
+
+def test_missing_columns_are_named() -> None:
+    design = make_design("srs")
+    with pytest.raises(DesignError, match=r"row column 'regio' is not in the data"):
+        design.test_independence("regio", "answer")
+    with pytest.raises(DesignError, match=r"col column 'answr' is not in the data"):
+        design.crosstab("region", "answr")
+    with pytest.raises(DesignError, match=r"between column 'round' is not in the data"):
+        design.change("answer", "yes", between="round")
