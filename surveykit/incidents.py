@@ -25,12 +25,9 @@ Conventions
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import sys
-import warnings
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -40,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from surveykit._tabular import blank_cell, read_csv_cells, read_xlsx_sheet
 from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
 
 __all__ = [
@@ -548,37 +546,8 @@ def _map_headers(headers: list[str], mapping: Mapping[str, str] | None) -> dict[
     return by_column
 
 
-def _sniff_delimiter(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
 def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) -> _Raw:
-    with path.open("rb") as handle:
-        head = handle.read(65536)
-    if not head.strip():
-        raise SurveykitError(f"{path.name}: the file is empty.")
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    # Drop a possibly cut last line before sniffing.
-    sample = text.rsplit("\n", 1)[0] if "\n" in text else text
-    delimiter = _sniff_delimiter(sample)
-    last_error: Exception | None = None
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            frame = _read_csv_text(path, delimiter, encoding, progress)
-            break
-        except UnicodeDecodeError as exc:
-            last_error = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
-            detail = str(exc).replace("Error tokenizing data. C error: ", "")
-            raise SurveykitError(
-                f"{path.name}: not a readable {delimiter!r}-separated file ({detail}); a value "
-                "containing the delimiter must be in double quotes."
-            ) from None
-    else:  # pragma: no cover - latin-1 decodes every byte
-        raise SurveykitError(f"{path.name}: cannot decode the file ({last_error}).")
+    frame = read_csv_cells(path, progress=progress)
     headers = [str(h) for h in frame.columns]
     by_column = _map_headers(headers, mapping)
     labels = list(range(1, len(frame) + 1))
@@ -590,84 +559,19 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) 
     return _Raw(raw.reset_index(drop=True), labels, by_column, has_id="incident_id" in by_column, typed=False)
 
 
-def _read_csv_text(path: Path, delimiter: str, encoding: str, progress: bool) -> pd.DataFrame:
-    options: dict[str, Any] = {
-        "sep": delimiter,
-        "encoding": encoding,
-        "dtype": str,
-        "keep_default_na": False,
-        "skip_blank_lines": False,
-        "skipinitialspace": True,
-    }
-    # A row with more fields than the header must fail, not silently become an index.
-    options["index_col"] = False
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        return _read_csv_chunks(path, options, progress)
-
-
-def _read_csv_chunks(path: Path, options: dict[str, Any], progress: bool) -> pd.DataFrame:
-    if not progress:
-        return pd.read_csv(path, **options)
-    from tqdm.auto import tqdm
-
-    parts = []
-    with (
-        tqdm(desc=f"Reading {path.name}", unit=" rows", file=sys.stderr) as bar,
-        pd.read_csv(path, chunksize=100_000, **options) as reader,
-    ):
-        for chunk in reader:
-            parts.append(chunk)
-            bar.update(len(chunk))
-    return pd.concat(parts, ignore_index=True)
-
-
 def _read_xlsx(path: Path, mapping: Mapping[str, str] | None, sheet: str | int | None) -> _Raw:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise SurveykitError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
-    try:
-        names = book.sheetnames
-        if sheet is None:
-            sheet_name = names[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                raise SurveykitError(
-                    f"{path.name} has {len(names)} sheets {names}; sheet index {sheet} is out of range."
-                )
-            sheet_name = names[sheet]
-        elif sheet in names:
-            sheet_name = sheet
-        else:
-            raise SurveykitError(f"{path.name} has no sheet {sheet!r}; its sheets are {names}.")
-        rows = list(book[sheet_name].iter_rows(values_only=True))
-        epoch = book.epoch
-    finally:
-        book.close()
-    while rows and all(_blank_cell(v) for v in rows[0]):
-        rows.pop(0)
-    if not rows:
-        raise SurveykitError(f"{path.name}: sheet {sheet_name!r} is empty.")
-    header_cells = rows[0]
-    width = max(i + 1 for i, v in enumerate(header_cells) if not _blank_cell(v))
-    headers = [
-        str(v).strip() if v is not None else f"column {i + 1}" for i, v in enumerate(header_cells[:width])
-    ]
-    by_column = _map_headers(headers, mapping)
-    keep = {c: headers.index(h) for c, h in by_column.items()}
+    cells = read_xlsx_sheet(path, sheet)
+    by_column = _map_headers(cells.headers, mapping)
+    keep = {c: cells.headers.index(h) for c, h in by_column.items()}
     records, labels = [], []
-    for number, row in enumerate(rows[1:], start=1):
-        values = {c: (row[i] if i < len(row) else None) for c, i in keep.items()}
-        if all(_blank_cell(v) for v in values.values()):
+    for number, row in cells.rows:
+        values = {c: row[i] for c, i in keep.items()}
+        if all(blank_cell(v) for v in values.values()):
             continue
         records.append(values)
         labels.append(number)
     frame = pd.DataFrame(records, columns=list(keep), dtype=object)
-    return _Raw(frame, labels, by_column, epoch=epoch, has_id="incident_id" in by_column)
+    return _Raw(frame, labels, by_column, epoch=cells.epoch, has_id="incident_id" in by_column)
 
 
 def _read_veris(path: Path, *, progress: bool) -> _Raw:
@@ -700,10 +604,6 @@ _VERIS_FIELDS = {
     "resolved_at": "timeline.containment",
     "loss_amount": "impact.overall_amount",
 }
-
-
-def _blank_cell(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 # --- normalising and validating -----------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit._tabular import read_csv_cells, read_xlsx_sheet
 from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
 from surveykit.instrument import MULTI_SEP, Instrument, default_instrument
 from surveykit.store import Store
@@ -65,10 +66,7 @@ class ResponseImportReport:
 
 
 def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
-    """Read a CSV or XLSX file as text cells, keeping every value as written.
-
-    CSV files are decoded as UTF-8 (with or without a byte-order mark) or, failing that,
-    Latin-1, and their delimiter is sniffed.
+    """Read a CSV or XLSX file as cells, indexed by data row number (1-based), blank rows left out.
 
     Raises
     ------
@@ -79,32 +77,20 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise SurveykitError(f"File {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
-    try:
-        if suffix in {".xlsx", ".xlsm"}:
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
-        elif suffix in {".csv", ".txt", ".tsv"}:
-            raw = path.read_bytes()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = raw.decode("latin-1")
-            import csv
-            import io
-
-            try:
-                dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
-                delimiter = dialect.delimiter
-            except csv.Error:
-                delimiter = ","
-            frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
-        else:
-            raise SurveykitError(f"{path.name}: unsupported file type {suffix!r}; use .csv or .xlsx")
-    except SurveykitError:
-        raise
-    except ValueError as exc:  # pandas: bad sheet name, malformed file
-        raise SurveykitError(f"{path.name} could not be read: {exc}") from None
-    except Exception as exc:  # openpyxl/zipfile raise assorted types for damaged workbooks
-        raise SurveykitError(f"{path.name} could not be read: {exc}") from None
+    if suffix in {".xlsx", ".xlsm"}:
+        cells = read_xlsx_sheet(path, sheet)
+        frame = pd.DataFrame(
+            [row for _, row in cells.rows],
+            columns=cells.headers,
+            index=[number for number, _ in cells.rows],
+            dtype=object,
+        )
+    elif suffix in {".csv", ".txt", ".tsv"}:
+        frame = read_csv_cells(path)
+        frame.index = range(1, len(frame) + 1)
+        frame = frame[~frame.apply(lambda column: column.str.strip() == "").all(axis=1)]
+    else:
+        raise SurveykitError(f"{path.name}: unsupported file type {suffix!r}; use .csv or .xlsx")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -215,8 +201,7 @@ def _validate(
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    records = frame.to_dict("records")
-    for number, record in enumerate(records, start=1):
+    for number, record in zip(frame.index, frame.to_dict("records"), strict=True):
         row_problems: list[Problem] = []
         answers = _answers(record, instrument, number, row_problems)
         cleaned, answer_problems = instrument.check_answers(answers)

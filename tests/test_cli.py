@@ -60,13 +60,23 @@ def test_import_and_export_responses(tmp_path, capsys):
 def test_errors_are_one_line_without_traceback_and_change_nothing(tmp_path):
     db = str(tmp_path / "cli.db")
     source = tmp_path / "in.csv"
-    source.write_text(HEADER.replace(",sector", "") + "\n".join(GOOD) + "\n")
+    rows = [",".join(cell for i, cell in enumerate(row.split(",")) if i != 3) for row in GOOD]
+    source.write_text(HEADER.replace(",sector", "") + "\n".join(rows) + "\n")
     result = run("--db", db, "import-responses", str(source))
     assert result.returncode == 2
     assert result.stderr.startswith("surveykit: error: in.csv: the columns do not match the instrument")
+    assert "required question 'sector' has no column" in result.stderr
     assert "Traceback" not in result.stderr
     with Store(db) as store:
         assert store.count_responses() == 0
+
+
+def test_row_longer_than_the_header_is_refused(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER + GOOD[0] + ",extra\n")
+    result = run("--db", str(tmp_path / "cli.db"), "import-responses", str(source))
+    assert result.returncode == 2
+    assert "in.csv: not a readable ','-separated file" in result.stderr
 
 
 def test_unknown_db_scheme(tmp_path):
