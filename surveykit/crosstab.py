@@ -209,6 +209,9 @@ def test_independence(design: SurveyDesign, row: str, col: str) -> IndependenceT
     )
 
 
+test_independence.__test__ = False  # a statistical test, not one for pytest to collect
+
+
 def cramers_v(chi2: float, n: float, n_rows: int, n_cols: int) -> float:
     """Cramér's V, ``sqrt(chi2 / (n * (min(rows, cols) - 1)))``, between 0 and 1."""
     k = min(n_rows, n_cols) - 1
