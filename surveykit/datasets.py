@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from surveykit.incidents import INCIDENT_DTYPES
 from surveykit.instrument import MULTI_SEP, Instrument, default_instrument
 from surveykit.store import Store
 
@@ -179,7 +180,7 @@ def _wave(rng: np.random.Generator, wave: str, n: int, instrument: Instrument) -
         {
             "respondent_id": pd.array(respondent, dtype="string"),
             "wave": pd.array([wave] * n, dtype="string"),
-            "submitted_at": submitted,
+            "submitted_at": submitted.astype("datetime64[ns]"),
             "instrument_id": pd.array([instrument.id] * n, dtype="string"),
             "instrument_version": pd.array([instrument.version] * n, dtype="Int64"),
         }
@@ -242,7 +243,7 @@ def demo_incidents(seed: int = 2016) -> pd.DataFrame:
         np.nan,
     )
     severity = rng.choice(["low", "medium", "high", "critical"], size=n, p=[0.35, 0.4, 0.2, 0.05])
-    return pd.DataFrame(
+    log = pd.DataFrame(
         {
             "incident_id": pd.array([f"DEMO-{i:06d}" for i in range(1, n + 1)], dtype="string"),
             "year": pd.array(frame["year"], dtype="Int64"),
@@ -260,6 +261,7 @@ def demo_incidents(seed: int = 2016) -> pd.DataFrame:
             "source": pd.array(["demo"] * n, dtype="string"),
         }
     )
+    return log.astype(INCIDENT_DTYPES)
 
 
 @dataclass(frozen=True)

@@ -482,7 +482,7 @@ class Store:
         meta = pd.DataFrame([r[:5] for r in rows], columns=_RESPONSE_META).astype(
             {"respondent_id": "string", "wave": "string", "instrument_id": "string"}
         )
-        meta["submitted_at"] = pd.to_datetime(meta["submitted_at"])
+        meta["submitted_at"] = pd.to_datetime(meta["submitted_at"]).astype("datetime64[ns]")
         meta["instrument_version"] = meta["instrument_version"].astype("Int64")
         answers = instrument.tidy([json.loads(r.answers) for r in rows])
         return pd.concat([meta, answers], axis=1)
@@ -624,7 +624,7 @@ def _incident_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column, dtype in INCIDENT_DTYPES.items():
         if dtype.startswith("datetime64"):
-            out[column] = pd.to_datetime(out[column])
+            out[column] = pd.to_datetime(out[column]).astype(dtype)
         else:
             out[column] = pd.array(out[column], dtype=dtype)
     return out
