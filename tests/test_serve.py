@@ -74,11 +74,7 @@ def test_serve_answers_with_the_demo_data(served):
 
 @pytest.mark.browser
 def test_a_real_browser_renders_the_survey_form(served):
-    if CHROMIUM is None:
-        message = "Chromium is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; scripts/test installs it")
-        pytest.skip(message + "; run scripts/test to install it")
+    assert CHROMIUM is not None, "Chromium is not installed; scripts/test installs it"
     from playwright.sync_api import sync_playwright
 
     url, _database = served
