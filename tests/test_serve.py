@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from surveykit import Store
@@ -93,3 +94,48 @@ def test_a_real_browser_renders_the_survey_form(served):
             page.get_by_text("Analyst login").first.wait_for()
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_submitting_the_form_in_a_browser_stores_one_response(served):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, database = served
+    with Store(f"sqlite:///{database}") as store:
+        before = store.count_responses()
+    answers = {
+        "In which country is your organisation headquartered?": "South Africa",
+        "How many employees does your organisation have?": "1,000 to 4,999",
+        "Which sector is your organisation in?": "Retail",
+        "Which best describes your role?": "Information security",
+        "Over the last three months": "Increased",
+        "Has your organisation received whaling emails": "No",
+        "Does your organisation have a Chief Information Security Officer (CISO)?": "Yes",
+        "Is your CISO a member of the C-suite?": "No",
+        "Do you have an independent email continuity service": "No",
+    }
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 2400})
+            page.goto(url)
+            page.get_by_text("Whaling and email security posture").first.wait_for(timeout=60_000)
+            for question, label in answers.items():
+                group = page.get_by_role("radiogroup", name=question)
+                group.get_by_text(label, exact=True).click()
+                expect(group.get_by_role("radio", name=label, exact=True)).to_be_checked()
+            page.get_by_role("spinbutton", name="How many outages").fill("0")
+            page.get_by_role("spinbutton", name="How many outages").press("Enter")
+            page.get_by_role("button", name="Submit").click()
+            expect(page.get_by_text("Thank you, your answers are recorded.")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Submit").click()
+            expect(page.get_by_text("Already recorded.")).to_be_visible(timeout=30_000)
+        finally:
+            browser.close()
+    with Store(f"sqlite:///{database}") as store:
+        assert store.count_responses() == before + 1
+        latest = store.responses().iloc[-1]
+    assert (latest["country"], latest["ciso_in_csuite"], latest["outages_12m"]) == ("ZA", "no", 0)
+    assert latest["impersonated_roles__ceo"] is pd.NA  # skipped: no whaling received
