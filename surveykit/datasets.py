@@ -36,19 +36,19 @@ __all__ = [
 DEMO_WAVES: dict[str, int] = {"2015-12": 450, "2016-12": 520}
 """Demo survey waves and their number of respondents."""
 
-_COUNTRIES = ["US", "UK", "ZA", "AU"]
+_COUNTRIES = ["US", "GB", "ZA", "AU"]
 _SAMPLE_COUNTRY = [0.38, 0.28, 0.16, 0.18]
 _SIZES = ["lt250", "250_999", "1000_4999", "5000_plus"]
 _SAMPLE_SIZE = [0.30, 0.30, 0.25, 0.15]
 # Illustrative population of organisations, used as raking margins.
-_POP_COUNTRY = {"US": 120_000, "UK": 40_000, "ZA": 12_000, "AU": 28_000}
+_POP_COUNTRY = {"US": 120_000, "GB": 40_000, "ZA": 12_000, "AU": 28_000}
 _POP_SIZE = {"lt250": 140_000, "250_999": 38_000, "1000_4999": 16_000, "5000_plus": 6_000}
 
 # Share reporting more whaling, by country, in the first wave; the second wave adds a few points.
-_MORE_WHALING = {"US": 0.59, "UK": 0.56, "ZA": 0.45, "AU": 0.52}
+_MORE_WHALING = {"US": 0.59, "GB": 0.56, "ZA": 0.45, "AU": 0.52}
 _WAVE_SHIFT = {"2015-12": 0.0, "2016-12": 0.04}
 _SIZE_SHIFT = np.array([-0.04, 0.0, 0.03, 0.06])
-_CISO = {"US": 0.59, "UK": 0.55, "ZA": 0.44, "AU": 0.50}
+_CISO = {"US": 0.59, "GB": 0.55, "ZA": 0.44, "AU": 0.50}
 _ROLE_RATES = {
     "ceo": 0.72, "cfo": 0.36, "other_exec": 0.17, "hr": 0.10, "it": 0.08, "legal": 0.05,
 }  # fmt: skip
@@ -66,9 +66,9 @@ _INCIDENT_TYPES = {
     "phishing": 0.35, "whaling_bec": 0.20, "malware": 0.18,
     "account_compromise": 0.12, "data_loss": 0.07, "email_outage": 0.08,
 }  # fmt: skip
-_INCIDENT_COUNTRY = {"US": 0.45, "UK": 0.25, "ZA": 0.12, "AU": 0.18}
+_INCIDENT_COUNTRY = {"US": 0.45, "GB": 0.25, "ZA": 0.12, "AU": 0.18}
 # UN M.49 sub-region codes of the demo countries.
-_M49 = {"US": "021", "UK": "154", "ZA": "018", "AU": "053"}
+_M49 = {"US": "021", "GB": "154", "ZA": "018", "AU": "053"}
 _MEDIAN_HOURS = {
     "phishing": 6.0, "whaling_bec": 30.0, "malware": 20.0,
     "account_compromise": 12.0, "data_loss": 72.0, "email_outage": 5.0,

@@ -7,9 +7,8 @@ one complete list of what to fix.
 
 Conventions
 -----------
-- ``country`` is an ISO 3166-1 alpha-2 code in upper case. ``UK`` (exceptionally reserved
-  for the United Kingdom and used by the demo survey) is accepted alongside ``GB``; the two are
-  not merged.
+- ``country`` is an ISO 3166-1 alpha-2 code in upper case, as the survey instrument uses.
+  ``UK`` (exceptionally reserved for the United Kingdom, and common in logs) is read as ``GB``.
 - ``region`` is a UN M.49 area code as a three-digit string (``"021"`` Northern America,
   ``"154"`` Northern Europe). Region names (``"Northern Europe"``) and the six-digit VERIS
   form (``"150154"``: region then sub-region) are converted to the code; the most specific
@@ -149,7 +148,7 @@ _ISO_ALPHA2 = frozenset(
     MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
     PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
     TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
-    ZM ZW UK""".split()
+    ZM ZW""".split()
 )
 
 # Header aliases, compared after _header_key(): lower case, runs of non-alphanumerics -> "_".
@@ -940,7 +939,9 @@ def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
         return _missing_array(n, "string")
-    text = _per_unique(_text(values, check.raw.typed), lambda t: t.strip().upper())
+    text = _per_unique(
+        _text(values, check.raw.typed), lambda t: _COUNTRY_ALIASES.get(t.strip().upper(), t.strip().upper())
+    )
     missing = text.isin(_COUNTRY_MISSING)
     known = text.isin(_ISO_ALPHA2)
     bad = ~missing & ~known
@@ -948,6 +949,7 @@ def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.arra
     return pd.array(text.where(known), dtype="string")
 
 
+_COUNTRY_ALIASES = {"UK": "GB"}
 _REGION_BY_NAME = {_header_key(name): code for code, name in M49_REGIONS.items()}
 
 

@@ -12,7 +12,7 @@ from surveykit import Store, load_demo
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 ANSWERS = {
-    "country": "UK",
+    "country": "GB",
     "org_size": "250_999",
     "sector": "finance",
     "role": "security",
@@ -75,7 +75,7 @@ def test_submitting_stores_exactly_one_response_even_when_clicked_twice(db):
     with Store(db) as store:
         assert store.count_responses() == 1
         row = store.responses().iloc[0]
-    assert row["country"] == "UK" and row["wave"] == "2016-12"
+    assert row["country"] == "GB" and row["wave"] == "2016-12"
     assert row["impersonated_roles__cfo"] and row["longest_outage_hours"] == 6.5
 
 

@@ -27,7 +27,7 @@ def test_layout_matches_the_store(responses):
         "respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version", *instrument.columns,
     ]  # fmt: skip
     assert responses.groupby("wave").size().to_dict() == {"2015-12": 450, "2016-12": 520}
-    assert set(responses["country"]) == {"US", "UK", "ZA", "AU"}
+    assert set(responses["country"]) == {"US", "GB", "ZA", "AU"}
     assert responses["respondent_id"].is_unique
 
 

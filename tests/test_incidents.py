@@ -15,6 +15,7 @@ from surveykit import (
     ImportValidationError,
     Store,
     SurveykitError,
+    default_instrument,
     demo_incidents,
     import_incidents,
     read_incidents,
@@ -75,6 +76,13 @@ def test_csv_reads_into_the_canonical_schema(tmp_path: Path) -> None:
     # +02:00 converted to naive UTC
     assert fourth["detected_at"] == pd.Timestamp("2016-07-01 06:00")
     assert (log["source"] == "log.csv").all()
+
+
+def test_uk_is_read_as_the_iso_code_gb_like_the_survey(tmp_path: Path) -> None:
+    rows = [[r[0], r[1], "uk" if i == 0 else r[2], *r[3:]] for i, r in enumerate(ROWS)]
+    log = read_incidents(_write_csv(tmp_path / "log.csv", rows))
+    assert log["country"].iloc[0] == "GB"
+    assert "GB" in default_instrument()["country"].choice_names
 
 
 @pytest.mark.parametrize(("sep", "encoding"), [(";", "utf-8-sig"), ("\t", "latin-1"), ("|", "utf-8")])

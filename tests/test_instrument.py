@@ -37,7 +37,7 @@ def test_bundled_instrument_covers_the_posture_questions():
         "incidents_12m", "incidents_prev_12m",
     }  # fmt: skip
     assert expected <= set(instrument.question_ids)
-    assert instrument["country"].choice_names == ["US", "UK", "ZA", "AU", "other"]
+    assert instrument["country"].choice_names == ["US", "GB", "ZA", "AU", "other"]
     assert instrument["impersonated_roles"].choice_names == [
         "ceo", "cfo", "other_exec", "hr", "it", "legal", "none_dont_know",
     ]  # fmt: skip

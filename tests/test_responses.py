@@ -11,7 +11,7 @@ from surveykit.exceptions import SurveykitError
 HEADER = "wave,country,org_size,sector,role,whaling_trend,whaling_received,impersonated_roles,ciso_present,ciso_in_csuite,email_continuity,outages_12m\n"  # noqa: E501
 GOOD = [
     "2016-12,US,lt250,finance,security,increased,yes,ceo cfo,yes,no,no,0",
-    "2016-12,UK,5000_plus,retail,it_staff,same,no,,no,,yes,3",
+    "2016-12,GB,5000_plus,retail,it_staff,same,no,,no,,yes,3",
     "2015-12,ZA,250_999,public,it_leader,decreased,yes,none_dont_know,dont_know,,no,1",
 ]
 
@@ -32,7 +32,7 @@ def test_valid_csv_imports_every_row(store, tmp_path):
     report = import_responses(store, write(tmp_path, GOOD))
     assert (report.added, report.already_stored) == (3, 0)
     frame = store.responses()
-    assert frame["country"].tolist() == ["US", "UK", "ZA"]
+    assert frame["country"].tolist() == ["US", "GB", "ZA"]
     assert frame["impersonated_roles__cfo"].tolist() == [True, pd.NA, False]
     assert frame["ciso_in_csuite"].tolist() == ["no", pd.NA, pd.NA]
 
@@ -124,7 +124,7 @@ def test_export_round_trip(store, tmp_path):
     out = tmp_path / "out.xlsx"
     assert export_responses(store, out) == 3
     back = pd.read_excel(out)
-    assert back["country"].tolist() == ["US", "UK", "ZA"]
+    assert back["country"].tolist() == ["US", "GB", "ZA"]
     assert export_responses(store, tmp_path / "out.csv", wave=["2015-12"]) == 1
     with pytest.raises(SurveykitError, match=r"writes \.csv or \.xlsx"):
         export_responses(store, tmp_path / "out.parquet")

@@ -43,7 +43,7 @@ def test_reused_key_with_different_answers_is_refused(store):
     instrument = default_instrument()
     store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="abc")
     with pytest.raises(StoreError, match="already used for a different response"):
-        store.submit(instrument, {**VALID_ANSWERS, "country": "UK"}, wave="2016-12", idempotency_key="abc")
+        store.submit(instrument, {**VALID_ANSWERS, "country": "GB"}, wave="2016-12", idempotency_key="abc")
     assert store.count_responses() == 1
 
 
