@@ -55,9 +55,7 @@ for question in instrument.questions:
 
 if st.button("Submit", type="primary", key="survey_submit"):
     try:
-        result = store.submit(
-            instrument, answers, wave=wave, idempotency_key=st.session_state["survey_key"]
-        )
+        result = store.submit(instrument, answers, wave=wave, idempotency_key=st.session_state["survey_key"])
     except (InstrumentError, StoreError) as exc:
         st.error(str(exc))
     else:

@@ -528,9 +528,7 @@ class Store:
 
     def incidents(self) -> pd.DataFrame:
         """Stored incidents in the canonical schema, ordered by id."""
-        query = sa.select(*[_incidents.c[c] for c in INCIDENT_COLUMNS]).order_by(
-            _incidents.c.incident_id
-        )
+        query = sa.select(*[_incidents.c[c] for c in INCIDENT_COLUMNS]).order_by(_incidents.c.incident_id)
         with self._engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(query).all(), columns=INCIDENT_COLUMNS)
         return _incident_dtypes(frame)
