@@ -23,8 +23,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from surveykit._disclosure import apply_disclosure
+from surveykit._validation import check_level as _check_level
 from surveykit.exceptions import DesignError
-from surveykit.proportions import _check_level, newcombe_diff_confint
+from surveykit.proportions import newcombe_diff_confint
 
 if TYPE_CHECKING:
     from surveykit.design import SurveyDesign

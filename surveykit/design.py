@@ -28,24 +28,23 @@ import numpy as np
 import pandas as pd
 
 from surveykit._disclosure import apply_disclosure, check_thresholds
+from surveykit._validation import check_level as _check_level
+from surveykit._validation import label as _label
+from surveykit._validation import validated_weights as _weights
 from surveykit.exceptions import DesignError, LonelyPSUError
+from surveykit.instrument import MULTI_SEP
 from surveykit.proportions import (
     INTERVAL_METHODS,
     IntervalMethod,
-    _check_level,
     binomial_confint,
     multinomial_confint,
     survey_confint,
 )
-from surveykit.weighting import _label, _weights
 
 if TYPE_CHECKING:
     from surveykit.crosstab import IndependenceTest
 
-__all__ = ["MULTI_SEP", "PROPORTION_COLUMNS", "SurveyDesign"]
-
-MULTI_SEP = "__"
-"""Separator between a select-multiple question and its choice in column names."""
+__all__ = ["PROPORTION_COLUMNS", "SurveyDesign"]
 
 PROPORTION_COLUMNS: tuple[str, ...] = (
     "variable", "category", "estimate", "se", "ci_low", "ci_high", "n", "deff", "df", "method", "flag",

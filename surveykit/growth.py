@@ -29,6 +29,8 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.rates import confint_poisson_2indep, test_poisson_2indep
 
+from surveykit._validation import check_level as _check_level
+from surveykit._validation import validated_weights
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
 
 __all__ = [
@@ -662,9 +664,7 @@ def survey_growth(
         subset=[current, previous]
     )
     if weight:
-        w = pd.to_numeric(used[weight], errors="coerce")
-        if w.isna().any() or (w < 0).any():
-            raise SurveykitError(f"Weights in {weight!r} must be non-negative numbers without gaps.")
+        validated_weights(used, weight)
     for name in (current, previous):
         if (pd.to_numeric(used[name]) < 0).any():
             raise SurveykitError(f"Counts in {name!r} cannot be negative.")
@@ -731,11 +731,6 @@ def _survey_ratio(
 def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
     if value not in choices:
         raise SurveykitError(f"{name} must be one of {list(choices)}, got {value!r}")
-
-
-def _check_level(level: float) -> None:
-    if not 0 < level < 1:
-        raise SurveykitError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
 
 
 def _by_list(by: str | Sequence[str] | None, frame: pd.DataFrame) -> list[str]:

@@ -26,6 +26,7 @@ from statsmodels.stats.proportion import (
     proportion_confint,
 )
 
+from surveykit._validation import check_level as _check_level
 from surveykit.exceptions import DesignError
 
 __all__ = [
@@ -53,12 +54,6 @@ INTERVAL_METHODS: tuple[str, ...] = (
 
 
 _BOUNDARY = 1e-12
-
-
-def _check_level(level: float) -> float:
-    if not (isinstance(level, int | float) and 0 < level < 1):
-        raise DesignError(f"level must be a number strictly between 0 and 1, e.g. 0.95; got {level!r}")
-    return float(level)
 
 
 def _check_method(method: str, choices: tuple[str, ...]) -> str:

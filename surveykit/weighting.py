@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from surveykit._validation import label as _label
+from surveykit._validation import require_columns as _require_columns
+from surveykit._validation import validated_weights as _weights
 from surveykit.exceptions import WeightError
 
 __all__ = [
@@ -25,55 +28,6 @@ __all__ = [
 ]
 
 _SHARE_TOLERANCE = 1e-6
-
-
-def _label(value: object) -> object:
-    """A row label or value as a plain Python scalar, for messages."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _require_columns(data: pd.DataFrame, columns: Sequence[str], argument: str) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise WeightError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    for column in columns:
-        if column not in data.columns:
-            raise WeightError(
-                f"{argument} column {column!r} is not in the data; available columns: {list(data.columns)}"
-            )
-
-
-def _weights(data: pd.DataFrame, weight: str | None) -> np.ndarray:
-    """Validated weights as float64: numeric, present, non-negative, not all zero."""
-    if weight is None:
-        return np.ones(len(data))
-    _require_columns(data, [weight], "weight")
-    column = data[weight]
-    if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
-        numeric = pd.to_numeric(column, errors="coerce")
-        bad = column[numeric.isna() & column.notna()]
-        bad = bad if len(bad) else column
-        raise WeightError(
-            f"weight column {weight!r} must be numeric; row {_label(bad.index[0])!r} holds "
-            f"{_label(bad.iloc[0])!r}. Convert it with pd.to_numeric first."
-        )
-    values = column.to_numpy(dtype=float, na_value=np.nan)
-    missing = ~np.isfinite(values)
-    if missing.any():
-        row = _label(column.index[np.flatnonzero(missing)[0]])
-        raise WeightError(
-            f"weight column {weight!r} has {int(missing.sum())} missing or infinite values (first at row "
-            f"{row!r}: {column.loc[row]!r}); every respondent needs a finite weight."
-        )
-    negative = values < 0
-    if negative.any():
-        row = _label(column.index[np.flatnonzero(negative)[0]])
-        raise WeightError(
-            f"weight column {weight!r} has {int(negative.sum())} negative values (first at row {row!r}: "
-            f"{_label(values[np.flatnonzero(negative)[0]])!r}); survey weights must be >= 0."
-        )
-    if not (values > 0).any():
-        raise WeightError(f"weight column {weight!r} is zero for every respondent; no estimate is possible.")
-    return values
 
 
 def _targets(

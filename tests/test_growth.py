@@ -17,6 +17,7 @@ from scipy import stats
 from surveykit import (
     IncompleteDataWarning,
     SurveykitError,
+    WeightError,
     cagr,
     demo_incidents,
     growth_trend,
@@ -226,3 +227,9 @@ def test_monthly_counts_leave_out_undated_incidents_with_a_warning() -> None:
         counts = incident_counts(log, "month")
     assert any(issubclass(w.category, IncompleteDataWarning) for w in caught)
     assert counts["count"].sum() == len(log) - 2
+
+
+def test_survey_growth_rejects_a_negative_weight_naming_row_and_value() -> None:
+    data = pd.DataFrame({"incidents_12m": [3, 4, 5], "incidents_prev_12m": [2, 2, 4], "w": [1.0, -2.5, 1.0]})
+    with pytest.raises(WeightError, match=r"first at row 1: -2\.5"):
+        survey_growth(data, weight="w")
