@@ -7,7 +7,7 @@ import os
 import streamlit as st
 
 from surveykit import Store
-from surveykit.store import resolve_db_url
+from surveykit.collection.store import resolve_db_url
 
 
 def get_store() -> Store:

@@ -5,17 +5,16 @@ The public API is imported here explicitly; everything else is private.
 
 from __future__ import annotations
 
-from surveykit.crosstab import (
-    IndependenceTest,
-    compare_domains,
-    cramers_v,
-    crosstab,
-    pairwise_differences,
-    test_independence,
+from surveykit.collection.instrument import (
+    Instrument,
+    Question,
+    default_instrument,
+    load_instrument,
+    read_xlsform,
 )
+from surveykit.collection.responses import export_responses, import_responses
+from surveykit.collection.store import Store
 from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
-from surveykit.design import SurveyDesign
-from surveykit.durations import kaplan_meier, km_quantiles, time_to_resolve
 from surveykit.exceptions import (
     DesignError,
     ImportValidationError,
@@ -28,7 +27,8 @@ from surveykit.exceptions import (
     SurveykitError,
     WeightError,
 )
-from surveykit.growth import (
+from surveykit.incidents.durations import kaplan_meier, km_quantiles, time_to_resolve
+from surveykit.incidents.growth import (
     cagr,
     growth_trend,
     incident_counts,
@@ -37,7 +37,7 @@ from surveykit.growth import (
     survey_growth,
     yoy_growth,
 )
-from surveykit.incidents import (
+from surveykit.incidents.reading import (
     INCIDENT_COLUMNS,
     ImportReport,
     IncidentValidation,
@@ -45,13 +45,28 @@ from surveykit.incidents import (
     read_incidents,
     validate_incidents,
 )
-from surveykit.instrument import Instrument, Question, default_instrument, load_instrument, read_xlsform
-from surveykit.proportions import binomial_confint, multinomial_confint, newcombe_diff_confint, survey_confint
-from surveykit.responses import export_responses, import_responses
-from surveykit.store import Store
-from surveykit.weighting import kish_effective_n, poststratify, rake, weighting_efficiency, weights_summary
-
-# Statistics (issue 3) and incidents (issue 4) imports go above, in sorted order.
+from surveykit.survey.comparisons import (
+    IndependenceTest,
+    compare_domains,
+    cramers_v,
+    crosstab,
+    pairwise_differences,
+    test_independence,
+)
+from surveykit.survey.design import SurveyDesign
+from surveykit.survey.proportions import (
+    binomial_confint,
+    multinomial_confint,
+    newcombe_diff_confint,
+    survey_confint,
+)
+from surveykit.survey.weighting import (
+    kish_effective_n,
+    poststratify,
+    rake,
+    weighting_efficiency,
+    weights_summary,
+)
 
 __version__ = "0.1.0"
 

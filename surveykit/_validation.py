@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from surveykit.exceptions import DesignError, WeightError
+from surveykit.exceptions import DesignError, SurveykitError, WeightError
 
 __all__ = ["check_level", "label", "require_columns", "validated_weights"]
 
@@ -24,14 +24,21 @@ def label(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def require_columns(data: pd.DataFrame, columns: Sequence[str], argument: str) -> None:
-    """Raise a WeightError naming ``argument`` unless ``data`` is a frame holding ``columns``."""
+def require_columns(
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    argument: str,
+    error: type[SurveykitError] = WeightError,
+) -> None:
+    """Raise ``error`` naming ``argument`` unless ``data`` is a frame holding ``columns``."""
     if not isinstance(data, pd.DataFrame):
-        raise WeightError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+        raise error(f"data must be a pandas DataFrame; got {type(data).__name__}")
     for column in columns:
-        if column not in data.columns:
-            raise WeightError(
-                f"{argument} column {column!r} is not in the data; available columns: {list(data.columns)}"
+        if not isinstance(column, str) or column not in data.columns:
+            shown = list(data.columns)
+            more = f" and {len(shown) - 40} more" if len(shown) > 40 else ""
+            raise error(
+                f"{argument} column {column!r} is not in the data; available columns: {shown[:40]}{more}"
             )
 
 

@@ -153,7 +153,7 @@ def _fail(message: str) -> None:
 
 
 def _store(args: argparse.Namespace):
-    from surveykit.store import Store
+    from surveykit.collection.store import Store
 
     return Store(args.db)
 
@@ -172,8 +172,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _import_responses(args: argparse.Namespace) -> int:
-    from surveykit.instrument import load_instrument
-    from surveykit.responses import import_responses
+    from surveykit.collection.instrument import load_instrument
+    from surveykit.collection.responses import import_responses
 
     with _store(args) as store:
         instrument = load_instrument(args.instrument) if args.instrument else None
@@ -191,7 +191,7 @@ def _import_responses(args: argparse.Namespace) -> int:
 
 
 def _import_incidents(args: argparse.Namespace) -> int:
-    from surveykit.incidents import import_incidents
+    from surveykit.incidents.reading import import_incidents
 
     mapping = {}
     for item in args.map:
@@ -215,7 +215,7 @@ def _import_incidents(args: argparse.Namespace) -> int:
 
 
 def _export_responses(args: argparse.Namespace) -> int:
-    from surveykit.responses import export_responses
+    from surveykit.collection.responses import export_responses
 
     with _store(args) as store:
         rows = export_responses(store, args.path, wave=args.wave)
@@ -236,7 +236,7 @@ def _add_analyst(args: argparse.Namespace) -> int:
 
 
 def _check_instrument(args: argparse.Namespace) -> int:
-    from surveykit.instrument import load_instrument
+    from surveykit.collection.instrument import load_instrument
 
     instrument = load_instrument(args.path)
     print(

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveykit.incidents import INCIDENT_DTYPES
-from surveykit.instrument import MULTI_SEP, Instrument, default_instrument
-from surveykit.store import Store
+from surveykit.collection.instrument import MULTI_SEP, Instrument, default_instrument
+from surveykit.collection.store import Store
+from surveykit.incidents.reading import INCIDENT_DTYPES
 
 __all__ = [
     "DEMO_WAVES",

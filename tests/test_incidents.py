@@ -21,7 +21,7 @@ from surveykit import (
     read_incidents,
     validate_incidents,
 )
-from surveykit.incidents import INCIDENT_DTYPES
+from surveykit.incidents.reading import INCIDENT_DTYPES
 
 HEADER = [
     "Ticket",

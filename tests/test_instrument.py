@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from surveykit import InstrumentError, default_instrument, load_instrument, read_xlsform
-from surveykit.instrument import MULTI_SEP
+from surveykit.collection.instrument import MULTI_SEP
 
 VALID_ANSWERS = {
     "country": "US",

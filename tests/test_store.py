@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from surveykit import InstrumentError, Store, StoreError, default_instrument
-from surveykit.store import SCHEMA_VERSION, resolve_db_url
+from surveykit.collection.store import SCHEMA_VERSION, resolve_db_url
 
 from .test_instrument import VALID_ANSWERS
 

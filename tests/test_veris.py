@@ -16,7 +16,7 @@ from surveykit import (
     read_incidents,
     validate_incidents,
 )
-from surveykit.veris import veris_incident_type, veris_to_incident
+from surveykit.incidents.veris import veris_incident_type, veris_to_incident
 
 BEC = {
     "social": {"variety": ["Pretexting"], "vector": ["Email"], "target": ["Finance"]},

@@ -56,7 +56,7 @@ MULTI_SEP = "__"
 
 _QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-_DEFAULT_INSTRUMENT = Path(__file__).parent / "data" / "whaling_posture.yaml"
+_DEFAULT_INSTRUMENT = Path(__file__).parent.parent / "data" / "whaling_posture.yaml"
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from surveykit._disclosure import apply_disclosure
 from surveykit._validation import check_level as _check_level
 from surveykit.exceptions import DesignError
-from surveykit.proportions import newcombe_diff_confint
+from surveykit.survey._disclosure import apply_disclosure
+from surveykit.survey.proportions import newcombe_diff_confint
 
 if TYPE_CHECKING:
-    from surveykit.design import SurveyDesign
+    from surveykit.survey.design import SurveyDesign
 
 __all__ = [
     "IndependenceTest",

@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from surveykit._tabular import read_csv_cells, read_xlsx_sheet
+from surveykit.collection.instrument import MULTI_SEP, Instrument, default_instrument
+from surveykit.collection.store import Store
 from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
-from surveykit.instrument import MULTI_SEP, Instrument, default_instrument
-from surveykit.store import Store
 
 __all__ = ["ResponseImportReport", "export_responses", "import_responses", "read_table"]
 

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from surveykit._disclosure import apply_disclosure, check_thresholds
 from surveykit._validation import check_level as _check_level
 from surveykit._validation import label as _label
 from surveykit._validation import validated_weights as _weights
+from surveykit.collection.instrument import MULTI_SEP
 from surveykit.exceptions import DesignError, LonelyPSUError
-from surveykit.instrument import MULTI_SEP
-from surveykit.proportions import (
+from surveykit.survey._disclosure import apply_disclosure, check_thresholds
+from surveykit.survey.proportions import (
     INTERVAL_METHODS,
     IntervalMethod,
     binomial_confint,
@@ -42,7 +42,7 @@ from surveykit.proportions import (
 )
 
 if TYPE_CHECKING:
-    from surveykit.crosstab import IndependenceTest
+    from surveykit.survey.comparisons import IndependenceTest
 
 __all__ = ["PROPORTION_COLUMNS", "SurveyDesign"]
 
@@ -330,8 +330,8 @@ class SurveyDesign:
             Domain column(s); one row per (domain, category). Respondents with a missing ``by``
             value are left out.
         method : {"auto", "logit", "beta", "wilson", "mean", "clopper-pearson", "jeffreys", "goodman"}
-            Interval method (see :func:`surveykit.proportions.survey_confint` and
-            :func:`surveykit.proportions.binomial_confint`). ``"auto"`` is ``"wilson"`` for an
+            Interval method (see :func:`surveykit.survey.proportions.survey_confint` and
+            :func:`surveykit.survey.proportions.binomial_confint`). ``"auto"`` is ``"wilson"`` for an
             unweighted simple random sample and ``"logit"`` (R's ``svyciprop`` default) otherwise.
             ``"clopper-pearson"``, ``"jeffreys"`` and ``"goodman"`` (simultaneous intervals over the
             categories of a select-one question, Goodman 1965) need an unweighted simple random sample.
@@ -442,9 +442,9 @@ class SurveyDesign:
         DataFrame
             The ``by`` columns, then ``variable, category, level_from, level_to, estimate_from, estimate_to,
             difference, se, ci_low, ci_high, p_value, ratio, ratio_ci_low, ratio_ci_high, n_from,
-            n_to, df, method, flag``. See :func:`surveykit.crosstab.compare_domains`.
+            n_to, df, method, flag``. See :func:`surveykit.survey.comparisons.compare_domains`.
         """
-        from surveykit.crosstab import compare_domains
+        from surveykit.survey.comparisons import compare_domains
 
         return compare_domains(self, variable, category, between, levels=levels, by=by, level=level)
 
@@ -458,27 +458,27 @@ class SurveyDesign:
     ) -> pd.DataFrame:
         """Differences in a category's share between every pair of levels of ``by`` (e.g. regions).
 
-        See :func:`surveykit.crosstab.pairwise_differences`.
+        See :func:`surveykit.survey.comparisons.pairwise_differences`.
         """
-        from surveykit.crosstab import pairwise_differences
+        from surveykit.survey.comparisons import pairwise_differences
 
         return pairwise_differences(self, variable, category, by, level=level, adjust=adjust)
 
     def crosstab(self, row: str, col: str, level: float = 0.95) -> pd.DataFrame:
         """Weighted two-way table with cell, row and column shares.
 
-        See :func:`surveykit.crosstab.crosstab`.
+        See :func:`surveykit.survey.comparisons.crosstab`.
         """
-        from surveykit.crosstab import crosstab
+        from surveykit.survey.comparisons import crosstab
 
         return crosstab(self, row, col, level=level)
 
     def test_independence(self, row: str, col: str) -> IndependenceTest:
         """Rao-Scott test of independence (R ``svychisq``).
 
-        See :func:`surveykit.crosstab.test_independence`.
+        See :func:`surveykit.survey.comparisons.test_independence`.
         """
-        from surveykit.crosstab import test_independence
+        from surveykit.survey.comparisons import test_independence
 
         return test_independence(self, row, col)
 

@@ -574,7 +574,7 @@ def _read_xlsx(path: Path, mapping: Mapping[str, str] | None, sheet: str | int |
 
 
 def _read_veris(path: Path, *, progress: bool) -> _Raw:
-    from surveykit.veris import read_veris
+    from surveykit.incidents.veris import read_veris
 
     records = read_veris(path, progress=progress)
     frame = pd.DataFrame(records.rows, columns=[*_VERIS_FIELDS, "source"], dtype=object)

@@ -23,9 +23,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
+from surveykit.collection.instrument import Instrument
 from surveykit.exceptions import StoreError
-from surveykit.incidents import INCIDENT_COLUMNS, INCIDENT_DTYPES
-from surveykit.instrument import Instrument
+from surveykit.incidents.reading import INCIDENT_COLUMNS, INCIDENT_DTYPES
 
 __all__ = [
     "DEFAULT_DB_URL",
@@ -92,7 +92,7 @@ _SQL_TYPES: dict[str, Any] = {
 _incidents = sa.Table(
     "incidents",
     _metadata,
-    # One column per canonical incident column; surveykit.incidents owns the list and dtypes.
+    # One column per canonical incident column; surveykit.incidents.reading owns the list and dtypes.
     *(
         sa.Column(name, sa.String(128), primary_key=True)
         if name == "incident_id"

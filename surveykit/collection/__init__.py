@@ -1,0 +1,1 @@
+"""Collection: the instrument, its skip-logic expressions, XLSForm import, the store and response import."""

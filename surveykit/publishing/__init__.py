@@ -1,0 +1,1 @@
+"""Publishing: charts, workbooks and reports drawn from result frames only."""
