@@ -34,7 +34,6 @@ from surveykit.incidents.growth import (
     incident_counts,
     loss_growth,
     poisson_rate_ratio,
-    survey_growth,
     yoy_growth,
 )
 from surveykit.incidents.reading import (
@@ -60,6 +59,7 @@ from surveykit.survey.proportions import (
     newcombe_diff_confint,
     survey_confint,
 )
+from surveykit.survey.survey_growth import survey_growth
 from surveykit.survey.weighting import (
     kish_effective_n,
     poststratify,
