@@ -44,22 +44,16 @@ from surveykit.incidents.reading import (
     read_incidents,
     validate_incidents,
 )
-from surveykit.survey.comparisons import (
-    IndependenceTest,
-    compare_domains,
-    cramers_v,
-    crosstab,
-    pairwise_differences,
-    test_independence,
-)
+from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
+from surveykit.survey.estimates import survey_growth
 from surveykit.survey.proportions import (
     binomial_confint,
     multinomial_confint,
     newcombe_diff_confint,
     survey_confint,
 )
-from surveykit.survey.survey_growth import survey_growth
+from surveykit.survey.tables import IndependenceTest, cramers_v, crosstab, test_independence
 from surveykit.survey.weighting import (
     kish_effective_n,
     poststratify,

@@ -57,9 +57,9 @@ def test_change_matches_svycontrast(design_name: str) -> None:
     result = make_design(design_name).change("answer", "yes", between="wave")
     assert len(result) == 1
     row = result.iloc[0]
-    assert (row["level_from"], row["level_to"]) == ("2015-12", "2016-12")
+    assert (row["from"], row["to"]) == ("2015-12", "2016-12")
     assert_allclose(
-        row[["estimate_from", "estimate_to", "difference", "se", "ratio", "df"]].astype(float),
+        row[["estimate_from", "estimate_to", "estimate", "se", "ratio", "df"]].astype(float),
         expected[["p_from", "p_to", "diff", "diff_se", "ratio", "df"]].astype(float),
         rtol=RTOL,
     )
@@ -98,10 +98,10 @@ def test_change_by_domain_and_explicit_levels() -> None:
     design = make_design("weighted")
     result = design.change("answer", "yes", levels=("2016-12", "2015-12"), by="region")
     assert list(result["region"]) == ["east", "north", "south", "west"]
-    assert (result["level_from"] == "2016-12").all()
+    assert (result["from"] == "2016-12").all()
     by_wave = design.proportions("answer", by=["region", "wave"], categories=["yes"])
     east = by_wave[by_wave["region"] == "east"].set_index("wave")["estimate"]
-    assert_allclose(result.iloc[0]["difference"], east["2015-12"] - east["2016-12"])
+    assert_allclose(result.iloc[0]["estimate"], east["2015-12"] - east["2016-12"])
     with pytest.raises(DesignError, match=r"level '2030-12' of 'wave' has no respondents"):
         design.change("answer", "yes", levels=("2015-12", "2030-12"))
     with pytest.raises(DesignError, match=r"category 'perhaps' of 'answer' never occurs"):
@@ -112,7 +112,7 @@ def test_change_of_a_select_multiple_choice() -> None:
     design = make_design("weighted")
     result = design.change("roles", "ceo")
     by_wave = design.proportions("roles", by="wave", categories=["ceo"]).set_index("wave")["estimate"]
-    assert_allclose(result.iloc[0]["difference"], by_wave["2016-12"] - by_wave["2015-12"])
+    assert_allclose(result.iloc[0]["estimate"], by_wave["2016-12"] - by_wave["2015-12"])
 
 
 @pytest.mark.parametrize("design_name", DESIGNS)
@@ -120,9 +120,11 @@ def test_pairwise_matches_svycontrast(design_name: str) -> None:
     expected = reference_frame("pairwise")
     expected = expected[expected["design"] == design_name]
     result = make_design(design_name).pairwise("answer", "yes", by="region")
-    merged = result.merge(expected, on=["level_a", "level_b"], suffixes=("", "_r"))
+    expected = expected.rename(columns={"level_a": "from", "level_b": "to"})
+    merged = result.merge(expected, on=["from", "to"], suffixes=("", "_r"))
     assert len(merged) == len(result) == 6
-    assert_allclose(merged["difference"], merged["diff"], rtol=RTOL)
+    # R's contrast is a - b; ours is the second level named minus the first.
+    assert_allclose(merged["estimate"], -merged["diff"], rtol=RTOL)
     assert_allclose(merged["se"], merged["se_r"], rtol=RTOL)
     # Holm: sorted p-values times (m - rank), made monotone, capped at 1.
     p = result["p_value"].to_numpy()
@@ -137,27 +139,29 @@ def test_pairwise_matches_svycontrast(design_name: str) -> None:
 def test_crosstab_cells_match_svytotal(design_name: str) -> None:
     expected = reference_frame("cells")
     expected = expected[expected["design"] == design_name]
-    table = make_design(design_name).crosstab("region", "answer")
+    table = make_design(design_name).crosstab("region", "answer", share="cell")
     merged = table.merge(expected, on=["region", "answer"], suffixes=("", "_r"))
     assert len(merged) == len(table) == 12
-    assert_allclose(merged["weighted_n"], merged["total"], rtol=RTOL)
-    assert_allclose(merged["weighted_n_se"], merged["total_se"], rtol=RTOL)
-    assert_allclose(merged["share"], merged["share_r"], rtol=RTOL, atol=1e-15)
-    assert_allclose(merged["share_se"], merged["share_se_r"], rtol=RTOL, atol=1e-15)
+    assert_allclose(merged["weighted_count"], merged["total"], rtol=RTOL)
+    assert_allclose(merged["weighted_count_se"], merged["total_se"], rtol=RTOL)
+    assert_allclose(merged["estimate"], merged["share"], rtol=RTOL, atol=1e-15)
+    assert_allclose(merged["se"], merged["share_se"], rtol=RTOL, atol=1e-15)
 
 
 def test_crosstab_row_and_column_shares() -> None:
     design = make_design("strat")
-    table = design.crosstab("region", "answer")
-    assert_allclose(table.groupby("region")["row_share"].sum(), 1.0)
-    assert_allclose(table.groupby("answer")["col_share"].sum(), 1.0)
+    rows = design.crosstab("region", "answer")
+    columns = design.crosstab("region", "answer", share="column")
+    assert_allclose(rows.groupby("region")["estimate"].sum(), 1.0)
+    assert_allclose(columns.groupby("answer")["estimate"].sum(), 1.0)
     by_region = design.proportions("answer", by="region")
-    merged = table.merge(by_region, left_on=["region", "answer"], right_on=["region", "category"])
-    assert_allclose(merged["row_share"], merged["estimate"])
-    assert_allclose(merged["row_ci_high"], merged["ci_high"])
+    merged = rows.merge(by_region, left_on=["region", "answer"], right_on=["region", "category"])
+    assert_allclose(merged["estimate_x"], merged["estimate_y"])
+    assert_allclose(merged["ci_high_x"], merged["ci_high_y"])
     data = load_data("strat")
     counts = data.dropna(subset=["answer"]).groupby(["region", "answer"]).size()
-    assert (table.set_index(["region", "answer"])["n"].reindex(counts.index) == counts).all()
+    assert (rows.set_index(["region", "answer"])["count"].reindex(counts.index) == counts).all()
+    assert (rows.groupby("region")["n"].first() == counts.groupby(level="region").sum()).all()
 
 
 def test_independence_needs_two_levels() -> None:

@@ -1,10 +1,11 @@
 """Survey weights: raking, post-stratification and the cost of weighting.
 
 ``rake`` and ``poststratify`` return a new weight column (a Series aligned with the data) that
-reproduces population margins; pass it to :class:`surveykit.SurveyDesign` as ``weight``. The
-design then treats the weights as fixed, as ``svydesign(weights = ~w)`` does on weights taken
-from ``weights(rake(...))`` in R: standard errors omit the (usually small) variance reduction
-that R's calibrated design objects credit to raking, so they are slightly conservative.
+reproduces population margins. A design given such a column as ``weight`` treats the weights as
+fixed, as ``svydesign(weights = ~w)`` does in R. To have standard errors that credit the
+calibration, as R's ``rake(design, ...)`` and ``postStratify(design, ...)`` do, calibrate the
+design itself: :meth:`SurveyDesign.rake`, :meth:`SurveyDesign.poststratify` and
+:meth:`SurveyDesign.calibrate`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from surveykit.exceptions import WeightError
 __all__ = [
     "kish_effective_n",
     "poststratify",
+    "poststratify_weights",
     "rake",
+    "rake_weights",
     "weighting_efficiency",
     "weights_summary",
 ]
@@ -136,12 +139,26 @@ def rake(
     convergence (``control = list(maxit = 200, epsilon = 1e-9)``); R's default ``epsilon = 1``
     stops once totals move by less than one unit.
     """
+    _require_columns(data, [], "data")
+    start = _weights(data, weight)
+    weights, _ = rake_weights(data, margins, start, max_iter=max_iter, tol=tol, bounds=bounds)
+    return pd.Series(weights, index=data.index, name="raked_weight")
+
+
+def rake_weights(
+    data: pd.DataFrame,
+    margins: Mapping[str, Mapping[object, float]],
+    start: np.ndarray,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-8,
+    bounds: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`rake` on an array of starting weights; also returns each margin's level codes."""
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise WeightError(f"max_iter must be a positive integer; got {max_iter!r}")
     if not (isinstance(tol, int | float) and tol > 0):
         raise WeightError(f"tol must be a positive number; got {tol!r}")
-    _require_columns(data, [], "data")
-    start = _weights(data, weight)
     if bounds is not None:
         low, high = bounds
         if not (0 <= low <= 1 <= high):
@@ -171,7 +188,7 @@ def rake(
             for c, t, _ in targets.values()
         )
         if discrepancy <= tol:
-            return pd.Series(w, index=data.index, name="raked_weight")
+            return w, [codes for codes, _, _ in targets.values()]
     raise WeightError(
         f"raking did not converge in {max_iter} iterations (largest relative margin discrepancy "
         f"{discrepancy:.3g} > tol={tol:g}); raise max_iter, widen bounds, or check that the margins "
@@ -235,9 +252,19 @@ def poststratify(
         ``w * N_h / sum(w in h)``, aligned with ``data.index``, named ``"poststratified_weight"``
         (R: ``weights(postStratify(design, ~h, pop))``).
     """
+    weights, _ = poststratify_weights(data, strata, population, _weights(data, weight))
+    return pd.Series(weights, index=data.index, name="poststratified_weight")
+
+
+def poststratify_weights(
+    data: pd.DataFrame,
+    strata: str | Sequence[str],
+    population: Mapping[object, float],
+    start: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`poststratify` on an array of starting weights; also returns the post-stratum codes."""
     columns = [strata] if isinstance(strata, str) else list(strata)
     _require_columns(data, columns, "strata")
-    start = _weights(data, weight)
     if len(columns) == 1:
         key = data[columns[0]]
     else:
@@ -255,7 +282,7 @@ def poststratify(
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(current > 0, target / current, 0.0)
-    return pd.Series(start * factor[codes], index=data.index, name="poststratified_weight")
+    return start * factor[codes], codes
 
 
 def kish_effective_n(weights: np.ndarray | pd.Series | Sequence[float]) -> float:

@@ -1,0 +1,181 @@
+"""The one linearisation engine: design arrays and the variance of influence functions.
+
+Every design-based standard error in surveykit is the variance of a total of influence values
+(Taylor linearisation), computed here and nowhere else, as R's ``svyrecvar`` does for a
+one-stage (ultimate cluster) design:
+
+1. influence values ``u`` (one row per respondent, one column per estimate) are first adjusted
+   for any calibration of the weights, in the order the calibrations were applied (residuals of
+   post-stratification, raking or GREG, see :mod:`surveykit.survey.calibration`);
+2. they are summed within primary sampling units;
+3. the PSU totals are centred at their stratum mean over all ``n_h`` PSUs of the stratum and
+   their cross-products summed with the factor ``(1 - f_h) n_h / (n_h - 1)``.
+
+The engine never sees the data frame: it holds integer codes for strata and PSUs, the scale
+factors per stratum and the calibrations. Estimators build ``u`` and ask for its covariance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["Calibration", "Linearization", "column_bincount", "stratum_scale"]
+
+
+class Calibration(Protocol):
+    """A weight calibration that knows how to adjust influence values (R ``design$postStrata``)."""
+
+    def residuals(self, u: np.ndarray) -> np.ndarray:
+        """Influence values ``u`` (rows x estimates) adjusted for the calibration."""
+        ...
+
+
+@dataclass(frozen=True)
+class Linearization:
+    """Design arrays and the linearised variance over them.
+
+    Parameters
+    ----------
+    stratum : ndarray of int
+        Stratum code of each respondent, ``0 .. n_strata - 1``.
+    psu : ndarray of int or None
+        PSU code of each respondent (PSUs numbered across the design, nested in strata), or
+        None when each respondent is its own PSU.
+    unit_stratum : ndarray of int
+        Stratum of each PSU (of each respondent when ``psu`` is None).
+    scale : ndarray of float
+        ``(1 - f_h) n_h / (n_h - 1)`` per stratum (0 for a lonely PSU given no variance).
+    centre : ndarray of float
+        1 to centre a stratum's PSU totals at their mean, 0 to centre at zero (a lonely PSU
+        under ``lonely_psu="adjust"``).
+    calibrations : tuple
+        Calibrations applied to the weights, in order.
+    """
+
+    stratum: np.ndarray
+    psu: np.ndarray | None
+    unit_stratum: np.ndarray
+    scale: np.ndarray
+    centre: np.ndarray
+    calibrations: tuple[Calibration, ...] = field(default=())
+
+    @property
+    def n_strata(self) -> int:
+        return int(self.scale.size)
+
+    @property
+    def n_units(self) -> np.ndarray:
+        """Number of PSUs in each stratum, as floats."""
+        return np.bincount(self.unit_stratum, minlength=self.n_strata).astype(float)
+
+    def calibrated(self, calibration: Calibration) -> Linearization:
+        """The same design with one more calibration of the weights."""
+        return replace(self, calibrations=(*self.calibrations, calibration))
+
+    def vcov(self, u: np.ndarray) -> np.ndarray:
+        """Covariance matrix of the totals of the influence columns ``u`` (rows x m)."""
+        u = np.asarray(u, dtype=float)
+        if u.ndim == 1:
+            u = u[:, None]
+        for calibration in self.calibrations:
+            u = calibration.residuals(u)
+        totals = u if self.psu is None else column_bincount(self.psu, u, self.unit_stratum.size)
+        return self._stratified_crossproducts(totals, self.unit_stratum)
+
+    def _stratified_crossproducts(self, totals: np.ndarray, unit_h: np.ndarray) -> np.ndarray:
+        """Sum over strata of scaled cross-products of PSU totals centred at the stratum mean.
+
+        ``totals`` holds the PSUs present; the others of each stratum have zero totals.
+        """
+        n_h = self.n_units
+        sums = column_bincount(unit_h, totals, self.n_strata)
+        mean = sums * (self.centre / n_h)[:, None]
+        deviation = totals - mean[unit_h]
+        present = (deviation * self.scale[unit_h][:, None]).T @ deviation
+        absent = n_h - np.bincount(unit_h, minlength=self.n_strata)
+        return present + (mean * (self.scale * absent)[:, None]).T @ mean
+
+    def domain_variances(
+        self, rows: np.ndarray, group: np.ndarray, u: np.ndarray, n_groups: int
+    ) -> np.ndarray:
+        """Variances of many domain estimates at once, shape ``(n_groups, k)``.
+
+        Estimate ``(g, j)`` has influence ``u[i, j]`` on respondent ``rows[i]`` when
+        ``group[i] == g`` and zero elsewhere. Without calibration this is computed from PSU x
+        domain totals without forming the full matrix, so a million respondents by country for
+        every question stay fast; calibrated designs need the full influence columns.
+        """
+        u = np.asarray(u, dtype=float)
+        k = u.shape[1]
+        if self.calibrations:
+            n = self.stratum.size
+            out = np.empty((n_groups, k))
+            for g in range(n_groups):
+                in_g = group == g
+                full = np.zeros((n, k))
+                full[rows[in_g]] = u[in_g]
+                out[g] = np.diag(self.vcov(full))
+            return out
+        if self.psu is None:
+            unit, unit_g, unit_h = np.arange(rows.size), group, self.stratum[rows]
+            totals = u
+        else:
+            units, unit = np.unique(self.psu[rows] * n_groups + group, return_inverse=True)
+            unit_g = units % n_groups
+            unit_h = self.unit_stratum[units // n_groups]
+            totals = column_bincount(unit, u, units.size)
+        # Each (stratum, domain) pair is centred on its own: the domain's PSUs plus the PSUs of
+        # the stratum without anyone in the domain (zero totals).
+        n_h = self.n_units
+        n_hg = self.n_strata * n_groups
+        hg = unit_h * n_groups + unit_g
+        cell_h = np.repeat(np.arange(self.n_strata), n_groups)
+        sums = column_bincount(hg, totals, n_hg)
+        mean = sums * (self.centre / n_h)[cell_h][:, None]
+        deviation = totals - mean[hg]
+        squares = column_bincount(hg, deviation**2, n_hg)
+        absent = n_h[cell_h] - np.bincount(hg, minlength=n_hg)
+        squares += absent[:, None] * mean**2
+        per_cell = (self.scale[cell_h][:, None] * squares).reshape(self.n_strata, n_groups, k)
+        return per_cell.sum(axis=0)
+
+    def degf(self, inset: np.ndarray) -> int:
+        """PSUs minus strata among the respondents in ``inset`` (R ``degf`` of a domain)."""
+        units = np.flatnonzero(inset) if self.psu is None else np.unique(self.psu[inset])
+        return int(units.size - np.unique(self.stratum[inset]).size)
+
+    def domain_degf(self, rows: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+        """:meth:`degf` of every domain at once (``rows`` already limited to positive weights)."""
+        if self.psu is None:
+            units_per_g = np.bincount(group, minlength=n_groups)
+        else:
+            units = np.unique(self.psu[rows] * n_groups + group)
+            units_per_g = np.bincount(units % n_groups, minlength=n_groups)
+        pairs = np.unique(self.stratum[rows] * n_groups + group)
+        return units_per_g - np.bincount(pairs % n_groups, minlength=n_groups)
+
+
+def column_bincount(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sums of each column of ``values`` by ``codes``, shape ``(size, columns)``."""
+    return np.column_stack([np.bincount(codes, values[:, j], size) for j in range(values.shape[1])])
+
+
+def stratum_scale(
+    n_h: np.ndarray, finite: np.ndarray, lonely: np.ndarray, lonely_psu: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and centring of each stratum from its PSU count, sampling fraction and lonely rule."""
+    one_minus_f = 1.0 - finite
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(lonely, one_minus_f, one_minus_f * n_h / (n_h - 1))
+    if lonely_psu == "certainty":
+        scale = np.where(lonely, 0.0, scale)
+    elif lonely_psu == "average":
+        # R: the lonely strata's contributions are dropped and the rest scaled up by
+        # strata / strata with two or more PSUs, i.e. each lonely stratum gets the average.
+        ok = int((~lonely).sum())
+        scale = np.where(lonely, 0.0, scale * (lonely.size / ok if ok else np.nan))
+    centre = np.where(lonely & (lonely_psu == "adjust"), 0.0, 1.0)
+    return scale, centre
