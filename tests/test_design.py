@@ -170,6 +170,48 @@ def test_lonely_psu_options_match_r(lonely_psu: str) -> None:
         )
 
 
+def test_lonely_psu_average_matches_r() -> None:
+    # R: options(survey.lonely.psu = "average"), design_reference.json "lonely_average" (its
+    # r_call); the lonely stratum gets the average variance contribution of the others.
+    from tests.test_calibration import reference as design_reference
+
+    data = pd.read_csv(RESULTS / "survey_lonely_data.csv")
+    design = SurveyDesign(
+        data, weight="weight", strata="stratum", psu="psu", lonely_psu="average", min_n=0, caution_n=0
+    )
+    certainty = SurveyDesign(
+        data, weight="weight", strata="stratum", psu="psu", lonely_psu="certainty", min_n=0, caution_n=0
+    )
+    overall = design.proportions("answer", categories=["yes"])
+    by_region = design.proportions("answer", by="region", categories=["yes"])
+    for expected in design_reference()["lonely_average"]:
+        got = pick(by_region if expected["region"] else overall, "yes", expected["region"])
+        assert_allclose(
+            got[["estimate", "se"]].astype(float), [expected["estimate"], expected["se"]], rtol=RTOL
+        )
+    assert overall["se"].iloc[0] > certainty.proportions("answer", categories=["yes"])["se"].iloc[0]
+
+
+def test_lonely_psu_remove_points_to_its_linearised_equivalent() -> None:
+    # R's "remove" and "certainty" give the same linearised variance; one name is kept.
+    data = pd.read_csv(RESULTS / "survey_lonely_data.csv")
+    with pytest.raises(DesignError, match=r"lonely_psu='remove' is R's name for 'certainty'"):
+        SurveyDesign(data, weight="weight", strata="stratum", psu="psu", lonely_psu="remove")
+
+
+def test_fpc_without_weights_gives_population_over_sample_weights() -> None:
+    # R: svydesign(ids = ~psu, strata = ~stratum, fpc = ~fpc, data = strat_df) takes weights
+    # N_h / n_h from the fpc (design_reference.json "fpc_without_weights", with its r_call).
+    from tests.test_calibration import reference as design_reference
+
+    expected = design_reference()["fpc_without_weights"]
+    data = load_data("strat")
+    design = SurveyDesign(data, strata="stratum", psu="psu", fpc="fpc", min_n=0, caution_n=0)
+    assert_allclose(design.weights.to_numpy(), expected["weights"], rtol=RTOL)
+    got = design.proportions("answer", categories=["yes"]).iloc[0]
+    assert_allclose([got["estimate"], got["se"]], [expected["estimate"], expected["se"]], rtol=RTOL)
+
+
 def test_lonely_psu_fails_by_default_naming_the_stratum() -> None:
     data = pd.read_csv(RESULTS / "survey_lonely_data.csv")
     with pytest.raises(LonelyPSUError, match=r"stratum 3 of 'stratum' has only one PSU"):

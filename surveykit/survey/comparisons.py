@@ -37,9 +37,18 @@ _BLANK = ("estimate_from", "estimate_to", "p_value", "ratio", "ratio_ci_low", "r
 
 
 def _difference(
-    design: SurveyDesign, y: np.ndarray, mask_from: np.ndarray, mask_to: np.ndarray, level: float
+    design: SurveyDesign,
+    y: np.ndarray,
+    mask_from: np.ndarray,
+    mask_to: np.ndarray,
+    analysed: np.ndarray,
+    level: float,
 ) -> dict[str, object]:
-    """``to - from`` and ``to / from`` for the shares of ``y`` in two domains, with intervals."""
+    """``to - from`` and ``to / from`` for the shares of ``y`` in two domains, with intervals.
+
+    The degrees of freedom are those of the ``analysed`` domain the two are drawn from (R:
+    ``confint(svycontrast(...), df = degf(d))`` with ``d`` the design given to ``svyby``).
+    """
     weights = design.weights.to_numpy()
     mask_from = mask_from & design.domain
     mask_to = mask_to & design.domain
@@ -58,7 +67,7 @@ def _difference(
     p_from, p_to = shares
     difference = p_to - p_from
     se = float(np.sqrt(max(v[0, 0] + v[1, 1] - 2 * v[0, 1], 0.0)))
-    df = design.linearization.degf((mask_from | mask_to) & (weights > 0))
+    df = design.linearization.degf(analysed & design.domain & (weights > 0))
     t = stats.t.ppf(0.5 + level / 2, df) if df >= 1 else np.nan
     if design.srs:
         low, high = newcombe_diff_confint(
@@ -157,8 +166,9 @@ def compare_domains(
         n, method, flag, estimate_from, estimate_to, n_from, n_to, p_value, df, ratio,
         ratio_ci_low, ratio_ci_high``. ``estimate = estimate_to - estimate_from`` with its
         standard error from the full design's covariance (R ``svycontrast`` on ``svyby(...,
-        covmat = TRUE)``); the interval is Wald on ``df`` (PSUs minus strata in the two domains)
-        or, for an unweighted simple random sample, Newcombe's hybrid score interval. ``n`` is
+        covmat = TRUE)``); the interval is Wald on ``df`` (PSUs minus strata among respondents who
+        answered, in the ``by`` group) or, for an unweighted simple random sample, Newcombe's hybrid
+        score interval. ``n`` is
         ``n_from + n_to``; the flag follows the smaller of the two. The p-value is the Wald t
         test; the ratio interval is Wald on the log scale.
     """
@@ -187,7 +197,9 @@ def compare_domains(
         in_group = answered & (domains.code == g)
         for first, second in pairs:
             results.append(
-                _difference(design, y, in_group & (values == first), in_group & (values == second), level)
+                _difference(
+                    design, y, in_group & (values == first), in_group & (values == second), in_group, level
+                )
             )
             keys.append(
                 {
@@ -244,7 +256,9 @@ def pairwise_differences(
     keys, results = [], []
     for first, second in itertools.combinations(observed, 2):
         results.append(
-            _difference(design, y, answered & (values == first), answered & (values == second), level)
+            _difference(
+                design, y, answered & (values == first), answered & (values == second), answered, level
+            )
         )
         keys.append({"variable": question.name, "category": category, "from": first, "to": second})
     frame = _frame(design, pd.DataFrame(keys), results)

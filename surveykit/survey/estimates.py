@@ -370,7 +370,7 @@ def survey_growth(
     level = check_level(level)
     cells = _ratio_cells(design, current, previous, by)
     frame = _wald_frame(design, cells, {"variable": current, "denominator": previous}, level)
-    frame["ratio"] = frame["estimate"] + 1
+    frame["ratio"] = frame["estimate"]
     for column in ("estimate", "ci_low", "ci_high"):
         frame[column] = frame[column] - 1
     return frame

@@ -367,6 +367,25 @@ for (dn in c("strat", "weighted", "srs")) {
                   list(c("2015-12", "2016-12"))))
 }
 
+
+# ==== Lonely PSUs: options(survey.lonely.psu = "average"); fpc without weights ===================
+# "average" gives each single-PSU stratum the average variance contribution of the others (R's
+# "remove" and "certainty" coincide for linearised variances, so only "average" is new here).
+lonely_df <- read.csv(paste0(res, "survey_lonely_data.csv"), stringsAsFactors = FALSE)
+options(survey.lonely.psu = "average")
+lonely_avg <- svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, data = lonely_df)
+m <- svymean(~as.numeric(answer == "yes"), lonely_avg)
+b <- svyby(~as.numeric(answer == "yes"), ~region, lonely_avg, svymean)
+lonely_average <- data.frame(region = c("", b$region), estimate = c(coef(m)[[1]], b[[2]]),
+                             se = c(SE(m)[[1]], b$se),
+                             r_call = 'options(survey.lonely.psu = "average"); svymean(~as.numeric(answer == "yes"), svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, data = lonely_df)) and svyby(..., ~region, ..., svymean)')
+options(survey.lonely.psu = "fail")
+# Without weights, svydesign takes the weights from fpc: N_h / n_h.
+fpc_only <- svydesign(ids = ~psu, strata = ~stratum, fpc = ~fpc, data = strat_df)
+m <- svymean(~as.numeric(answer == "yes"), subset(fpc_only, !is.na(answer)))
+fpc_without_weights <- list(estimate = coef(m)[[1]], se = SE(m)[[1]], weights = unname(weights(fpc_only)),
+                            r_call = 'svymean(~as.numeric(answer == "yes"), subset(svydesign(ids = ~psu, strata = ~stratum, fpc = ~fpc, data = strat_df), !is.na(answer)))')
+
 # ==== Output ======================================================================================
 out <- list(
   r_version = R.version.string, survey_version = as.character(packageVersion("survey")),
@@ -382,7 +401,8 @@ out <- list(
     tried = bounds_log),
   calibration = calib, calibrated_weights = calibrated_weights,
   numeric = numeric, svyquantile_defaults = svyquantile_defaults,
-  subset_contrasts = subset_contrasts
+  subset_contrasts = subset_contrasts,
+  lonely_average = lonely_average, fpc_without_weights = fpc_without_weights
 )
 # na = "null": keep NA/NaN entries (e.g. quantile = NA on non-quantile rows) as JSON null instead of
 # dropping the key from the record.
