@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -9,9 +11,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from surveykit import SurveyDesign, binomial_confint, survey_confint
+from surveykit.survey.proportions import BinomialMethod, SurveyMethod
 
-SURVEY_METHODS = ["logit", "beta", "wilson", "mean"]
-BINOMIAL_METHODS = ["wilson", "clopper-pearson", "jeffreys"]
+SURVEY_METHODS = list(get_args(SurveyMethod))
+BINOMIAL_METHODS = list(get_args(BinomialMethod))
 
 proportions = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0))
 levels = st.floats(0.5, 0.995)

@@ -26,13 +26,14 @@ from statsmodels.stats.proportion import (
     proportion_confint,
 )
 
+from surveykit._options import check_option
 from surveykit._validation import check_level as _check_level
 from surveykit.exceptions import DesignError
 
 __all__ = [
-    "BINOMIAL_METHODS",
-    "INTERVAL_METHODS",
-    "SURVEY_METHODS",
+    "BinomialMethod",
+    "IntervalMethod",
+    "SurveyMethod",
     "binomial_confint",
     "multinomial_confint",
     "newcombe_diff_confint",
@@ -43,23 +44,7 @@ SurveyMethod = Literal["logit", "beta", "wilson", "mean"]
 BinomialMethod = Literal["wilson", "clopper-pearson", "jeffreys"]
 IntervalMethod = Literal["auto", "logit", "beta", "wilson", "mean", "clopper-pearson", "jeffreys", "goodman"]
 
-SURVEY_METHODS: tuple[str, ...] = ("logit", "beta", "wilson", "mean")
-"""Interval methods valid for any design."""
-BINOMIAL_METHODS: tuple[str, ...] = ("wilson", "clopper-pearson", "jeffreys")
-"""Interval methods computed from counts; ``clopper-pearson`` and ``jeffreys`` need an unweighted SRS."""
-INTERVAL_METHODS: tuple[str, ...] = (
-    "auto", "logit", "beta", "wilson", "mean", "clopper-pearson", "jeffreys", "goodman",
-)  # fmt: skip
-"""Every value the ``method`` argument of :meth:`SurveyDesign.proportions` accepts."""
-
-
 _BOUNDARY = 1e-12
-
-
-def _check_method(method: str, choices: tuple[str, ...]) -> str:
-    if method not in choices:
-        raise DesignError(f"method must be one of {list(choices)}; got {method!r}")
-    return method
 
 
 def survey_confint(
@@ -110,7 +95,7 @@ def survey_confint(
     (``logit``) in that case.
     """
     level = _check_level(level)
-    _check_method(method, SURVEY_METHODS)
+    check_option("method", method, SurveyMethod, DesignError)
     p, var, n, df = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (estimate, variance, n, df)))
     alpha = 1.0 - level
     lo = np.full(p.shape, np.nan)
@@ -209,7 +194,7 @@ def binomial_confint(
         Lower and upper limits (NaN where ``nobs`` is 0).
     """
     level = _check_level(level)
-    _check_method(method, BINOMIAL_METHODS)
+    check_option("method", method, BinomialMethod, DesignError)
     count, nobs = np.broadcast_arrays(np.asarray(count, dtype=float), np.asarray(nobs, dtype=float))
     alpha = 1 - level
     ok = nobs > 0
@@ -252,7 +237,7 @@ def multinomial_confint(
         ``count``, ``estimate``, ``ci_low``, ``ci_high``.
     """
     level = _check_level(level)
-    _check_method(method, ("goodman",))
+    check_option("method", method, Literal["goodman"], DesignError)
     index = counts.index if isinstance(counts, pd.Series) else None
     values = np.asarray(counts, dtype=float)
     if values.ndim != 1 or values.size < 2:
