@@ -36,14 +36,9 @@ from surveykit.incidents.growth import (
     poisson_rate_ratio,
     yoy_growth,
 )
-from surveykit.incidents.reading import (
-    INCIDENT_COLUMNS,
-    ImportReport,
-    IncidentValidation,
-    import_incidents,
-    read_incidents,
-    validate_incidents,
-)
+from surveykit.incidents.importing import ImportReport, import_incidents
+from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
+from surveykit.incidents.schema import INCIDENT_COLUMNS
 from surveykit.survey.comparisons import (
     IndependenceTest,
     compare_domains,

@@ -21,7 +21,7 @@ from surveykit import (
     read_incidents,
     validate_incidents,
 )
-from surveykit.incidents.reading import INCIDENT_DTYPES
+from surveykit.incidents.schema import INCIDENT_DTYPES
 
 HEADER = [
     "Ticket",
@@ -194,7 +194,7 @@ def test_unreadable_inputs_raise_surveykit_errors(tmp_path: Path) -> None:
     (tmp_path / "log.pdf").write_text("x")
     with pytest.raises(SurveykitError, match="format="):
         read_incidents(tmp_path / "log.pdf")
-    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'veris'\], got 'xls'"):
+    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'veris'\]; got 'xls'"):
         read_incidents(tmp_path / "log.pdf", format="xls")
     (tmp_path / "fake.xlsx").write_text("not a workbook")
     with pytest.raises(SurveykitError, match="not a readable XLSX"):
