@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveykit.exceptions import Problem
+from surveykit.exceptions import Problem, Repair
 from surveykit.incidents.schema import (
     COUNTRY_CODES,
     IMPERSONATED_ROLES,
@@ -29,7 +29,7 @@ from surveykit.incidents.schema import (
     SEVERITIES,
 )
 
-__all__ = ["MAX_YEAR", "RawLog", "header_key", "normalise", "region_code"]
+__all__ = ["MAX_YEAR", "MIN_YEAR", "RawLog", "header_key", "normalise", "region_code"]
 
 _TYPE_SYNONYMS = {
     **{t: t for t in INCIDENT_TYPES},
@@ -60,6 +60,7 @@ _SEVERITY_SYNONYMS = {
 
 _MISSING = {"", "unknown", "n_a", "na", "null", "none", "not_known", "nan", "nat", "other_unknown"}
 _COUNTRY_MISSING = {"", "UNKNOWN", "OTHER", "N/A", "NULL", "NONE", "-"}
+MIN_YEAR = 1970
 MAX_YEAR = date.today().year + 1
 _VALUE_WIDTH = 60
 
@@ -72,6 +73,7 @@ class RawLog:
     labels: list[int | str]
     headers: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
     duplicates: int = 0
     epoch: datetime | None = None
     has_id: bool = False
@@ -178,7 +180,7 @@ def normalise(
     occurred = column("occurred_on")
     if occurred is not None:
         year, month, day = _parse_occurred(occurred, raw, check, date_format)
-    for part, low, high in (("year", 1970, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
+    for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
         values = column(part)
         if values is None:
             continue
@@ -339,8 +341,8 @@ def _parse_occurred(
     year[has] = stamps.dt.year[has].to_numpy()
     month[has] = stamps.dt.month[has].to_numpy()
     day[has] = stamps.dt.day[has].to_numpy()
-    too_late = _mask((year > MAX_YEAR) | (year < 1970))
-    check.flag(too_late, "occurred_on", values, f"the year must be between 1970 and {MAX_YEAR}")
+    too_late = _mask((year > MAX_YEAR) | (year < MIN_YEAR))
+    check.flag(too_late, "occurred_on", values, f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
     year[too_late] = pd.NA
     return year, month, day
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
+from surveykit.exceptions import ImportValidationError, Problem, Repair, SurveykitError
 from surveykit.incidents.reading import Format, validate_incidents
 
 __all__ = ["ImportReport", "import_incidents"]
@@ -31,6 +31,9 @@ class ImportReport:
         The path imported.
     rejects_path : Path or None
         Where the rejected rows were written, if anywhere.
+    repaired : list of Repair
+        VERIS values kept at the precision that is valid instead of rejecting their incidents
+        (also shown as a :class:`~surveykit.exceptions.DataRepairWarning`).
     """
 
     added: int
@@ -38,6 +41,7 @@ class ImportReport:
     rejected: list[Problem] = field(default_factory=list)
     source: str = ""
     rejects_path: Path | None = None
+    repaired: list[Repair] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the command line."""
@@ -50,6 +54,8 @@ class ImportReport:
             text += f", {rows} rows rejected ({len(self.rejected)} problems)"
             if self.rejects_path is not None:
                 text += f"; reasons written to {self.rejects_path}"
+        if self.repaired:
+            text += f", {len(self.repaired)} values repaired (listed in the warning above)"
         return text + "."
 
 
@@ -89,6 +95,12 @@ def import_incidents(
     ------
     ImportValidationError
         If any row is invalid and ``skip_invalid`` is False; the store is untouched.
+
+    Warns
+    -----
+    DataRepairWarning
+        As for :func:`~surveykit.incidents.reading.read_incidents`; the repaired incidents are
+        stored.
     """
     checked = validate_incidents(
         path, format, mapping, sheet=sheet, date_format=date_format, progress=progress
@@ -117,4 +129,5 @@ def import_incidents(
         rejected=checked.problems,
         source=checked.source,
         rejects_path=written,
+        repaired=checked.repairs,
     )

@@ -18,8 +18,10 @@ Conventions
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +29,7 @@ import pandas as pd
 
 from surveykit._options import check_option, option_values
 from surveykit._tabular import blank_cell, read_csv_cells, read_xlsx_sheet
-from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
+from surveykit.exceptions import DataRepairWarning, ImportValidationError, Problem, Repair, SurveykitError
 from surveykit.incidents._parsing import RawLog, header_key, normalise
 from surveykit.incidents.schema import INCIDENT_COLUMNS
 
@@ -92,6 +94,9 @@ class IncidentValidation:
         Data rows (or VERIS records) read.
     source : str
         The path read.
+    repairs : list of Repair
+        Impossible values in VERIS records that were kept at the precision that is valid (a date
+        at its year or month) or dropped to missing; their incidents are in ``incidents``.
     """
 
     incidents: pd.DataFrame
@@ -99,6 +104,7 @@ class IncidentValidation:
     duplicates: int
     rows: int
     source: str
+    repairs: list[Repair] = field(default_factory=list)
 
     def problems_frame(self) -> pd.DataFrame:
         """The problems as a frame with columns ``row, column, value, reason``."""
@@ -148,6 +154,13 @@ def read_incidents(
     SurveykitError
         If the file cannot be read at all.
 
+    Warns
+    -----
+    DataRepairWarning
+        Once, listing every VERIS value kept at the precision that is valid (a day without a
+        month, 29 February in a non-leap year, a month 13, a region that is not an M.49 code);
+        see :mod:`surveykit.incidents.veris`. CSV and XLSX values are never repaired.
+
     Examples
     --------
     >>> log = read_incidents("helpdesk.csv", mapping={"Raised": "occurred_on"})  # doctest: +SKIP
@@ -180,12 +193,17 @@ def validate_incidents(
     Returns
     -------
     IncidentValidation
-        Valid incidents, problems, the number of repeated incidents dropped and rows read.
+        Valid incidents, problems, repairs, the number of repeated incidents dropped and rows read.
 
     Raises
     ------
     SurveykitError
         If the file cannot be read at all (missing, wrong format, no usable columns).
+
+    Warns
+    -----
+    DataRepairWarning
+        As for :func:`read_incidents`.
     """
     path = Path(path)
     if not path.exists():
@@ -200,13 +218,38 @@ def validate_incidents(
     else:
         raw = _read_xlsx(path, mapping, sheet)
     frame, problems, duplicates = normalise(raw, date_format, source or path.name)
+    if raw.repairs:
+        warnings.warn(
+            DataRepairWarning(
+                f"{path}: {len(raw.repairs)} invalid values repaired; their incidents are kept at "
+                "the precision that is valid (IncidentValidation.repairs lists them):",
+                raw.repairs,
+            ),
+            stacklevel=_caller_stacklevel(),
+        )
     return IncidentValidation(
         incidents=frame,
         problems=raw.problems + problems,
         duplicates=duplicates + raw.duplicates,
         rows=len(raw.frame) + raw.duplicates,
         source=str(path),
+        repairs=raw.repairs,
     )
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` naming the first caller outside surveykit.
+
+    read_incidents and import_incidents warn through validate_incidents; counting the frames
+    inside the package makes the warning point at the user's line whichever was called.
+    """
+    package = str(Path(__file__).resolve().parents[1])
+    frame = inspect.currentframe()
+    level = 0
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -313,6 +356,7 @@ def _read_veris(path: Path, *, progress: bool) -> RawLog:
         list(records.labels),
         dict(_VERIS_FIELDS),
         problems=records.problems,
+        repairs=records.repairs,
         duplicates=records.duplicates,
         has_id=True,
     )
