@@ -207,9 +207,9 @@ def normalise(
     )
     check.flag(
         month.isna() & ~day.isna(),
-        "month",
-        column("month") if column("month") is not None else occurred,
-        "a day is given without a month",
+        "day",
+        column("day") if column("day") is not None else occurred,
+        "a day is given without a month; add the month or clear the day",
     )
     complete = ~(year.isna() | month.isna() | day.isna())
     occurred_on = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
@@ -348,6 +348,9 @@ def _parse_occurred(
 
 
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ISO_SHAPED = re.compile(
+    r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 def _parse_datetime(
@@ -370,6 +373,13 @@ def _parse_datetime(
             ).to_numpy(dtype=bool)
             if numeric.any():
                 result[numeric] = pd.to_datetime(values[numeric].map(lambda v: _excel_serial(v, raw.epoch)))
+                check.flag(
+                    numeric & result.isna().to_numpy(),
+                    name,
+                    values,
+                    f"{name} is a number but not an Excel date; format the cell as a date or write "
+                    "it as text such as 2016-03-31",
+                )
             other &= ~numeric
     text = _text(values, raw.typed)
     todo = other & (text != "").to_numpy()
@@ -398,7 +408,18 @@ def _parse_datetime(
             else "is not a date in ISO 8601 form (2016-03-31 or 2016-03-31 14:05); "
             "for other forms pass date_format=, e.g. '%d/%m/%Y'"
         )
-        check.flag(bad, name, values, f"{name} {hint}")
+        # Well-formed but impossible (2015-02-29, 25:00): the form hint would mislead.
+        impossible = np.zeros(n, dtype=bool)
+        if date_format is None:
+            impossible = bad & text.str.strip().str.match(_ISO_SHAPED).to_numpy(dtype=bool)
+        check.flag(bad & ~impossible, name, values, f"{name} {hint}")
+        check.flag(
+            impossible,
+            name,
+            values,
+            f"{name} is in ISO 8601 form but no such date or time exists (29 February of a "
+            "non-leap year, 31 April, hour 25...)",
+        )
     return result
 
 
@@ -439,11 +460,12 @@ def region_code(text: str) -> str | None:
     """The three-digit M.49 code of a code, six-digit VERIS code or name; '' for unknown, None if invalid."""
     if text.isdigit():
         if len(text) == 6:
-            sub, top = text[3:], text[:3]
-            for code in (sub, top):
-                if code != "000" and code in M49_REGIONS:
-                    return code
-            return "" if sub == "000" and top == "000" else None
+            top, sub = text[:3], text[3:]
+            # Both halves must be M.49 codes: a six-digit NAICS industry code, a common slip
+            # into this field, could otherwise pass for a region through one of its halves.
+            if not all(code == "000" or code in M49_REGIONS for code in (top, sub)):
+                return None
+            return sub if sub != "000" else top if top != "000" else ""
         code = text.zfill(3)
         return code if code in M49_REGIONS else None
     return _REGION_BY_NAME.get(header_key(text))
@@ -504,9 +526,11 @@ def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
         values,
         "loss_amount must be a number such as 25000 or 25,000.50 (a point marks decimals)",
     )
-    negative = number < 0
+    infinite = number.notna() & ~np.isfinite(number)
+    check.flag(infinite, "loss_amount", values, "loss_amount must be a finite number")
+    negative = (number < 0) & ~infinite
     check.flag(negative, "loss_amount", values, "loss_amount cannot be negative")
-    return pd.array(number.where(~negative), dtype="Float64")
+    return pd.array(number.where(~negative & ~infinite), dtype="Float64")
 
 
 _CONTENT_COLUMNS = [c for c in INCIDENT_COLUMNS if c not in ("incident_id", "source")]

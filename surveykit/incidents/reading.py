@@ -221,8 +221,8 @@ def validate_incidents(
     if raw.repairs:
         warnings.warn(
             DataRepairWarning(
-                f"{path}: {len(raw.repairs)} invalid values repaired; their incidents are kept at "
-                "the precision that is valid (IncidentValidation.repairs lists them):",
+                f"{path}: {len(raw.repairs)} invalid values repaired, keeping their incidents at the "
+                "precision that is valid:",
                 raw.repairs,
             ),
             stacklevel=_caller_stacklevel(),

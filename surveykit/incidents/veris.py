@@ -328,20 +328,11 @@ def _repaired(row: dict[str, Any], label: str) -> tuple[dict[str, Any], list[Rep
 
 def _region_repair(text: str) -> tuple[str | None, str]:
     """The region to keep and what was kept ('' when the value is valid as it is)."""
-    if len(text) == 6 and text.isdigit():
-        top, sub = text[:3], text[3:]
-        if top in M49_REGIONS and sub != "000" and sub not in M49_REGIONS:
-            return (
-                top + "000",
-                f"{sub} is not a UN M.49 sub-region; kept the region {top} ({M49_REGIONS[top]})",
-            )
-        # Both halves must be M.49 codes: a six-digit NAICS industry code (a common slip into
-        # this field) could otherwise pass for a region through one of its halves.
-        valid = (top == "000" or top in M49_REGIONS) and (sub == "000" or sub in M49_REGIONS)
-        if valid:
-            return text, ""
-    elif region_code(text) is not None:
+    if region_code(text) is not None:
         return text, ""
+    top, sub = text[:3], text[3:]
+    if len(text) == 6 and text.isdigit() and top in M49_REGIONS:
+        return top + "000", f"{sub} is not a UN M.49 sub-region; kept the region {top} ({M49_REGIONS[top]})"
     return None, "not a UN M.49 region code; region left missing"
 
 
