@@ -16,6 +16,7 @@ from surveykit.collection.responses import export_responses, import_responses
 from surveykit.collection.store import Store
 from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
 from surveykit.exceptions import (
+    DataRepairWarning,
     DesignError,
     ImportValidationError,
     IncompleteDataWarning,
@@ -36,14 +37,9 @@ from surveykit.incidents.growth import (
     poisson_rate_ratio,
     yoy_growth,
 )
-from surveykit.incidents.reading import (
-    INCIDENT_COLUMNS,
-    ImportReport,
-    IncidentValidation,
-    import_incidents,
-    read_incidents,
-    validate_incidents,
-)
+from surveykit.incidents.importing import ImportReport, import_incidents
+from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
+from surveykit.incidents.schema import INCIDENT_COLUMNS
 from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
 from surveykit.survey.estimates import survey_growth
@@ -66,6 +62,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "INCIDENT_COLUMNS",
+    "DataRepairWarning",
     "DesignError",
     "ImportReport",
     "ImportValidationError",

@@ -191,7 +191,7 @@ def _import_responses(args: argparse.Namespace) -> int:
 
 
 def _import_incidents(args: argparse.Namespace) -> int:
-    from surveykit.incidents.reading import import_incidents
+    from surveykit.incidents.importing import import_incidents
 
     mapping = {}
     for item in args.map:

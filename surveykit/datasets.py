@@ -22,7 +22,7 @@ import pandas as pd
 
 from surveykit.collection.instrument import MULTI_SEP, Instrument, default_instrument
 from surveykit.collection.store import Store
-from surveykit.incidents.reading import INCIDENT_DTYPES
+from surveykit.incidents.schema import INCIDENT_DTYPES
 
 __all__ = [
     "DEMO_WAVES",

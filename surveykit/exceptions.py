@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "DataRepairWarning",
     "DesignError",
     "ImportValidationError",
     "IncompleteDataWarning",
     "InstrumentError",
     "LonelyPSUError",
     "Problem",
+    "Repair",
     "SmallSampleWarning",
     "StoreError",
     "SurveykitError",
@@ -77,6 +79,32 @@ class Problem:
         return f"{where}{value}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Repair:
+    """One invalid value that was read at the precision that is valid, or dropped to missing.
+
+    Attributes
+    ----------
+    row : int or str
+        Where the value was: for VERIS the file name (with the record number for arrays).
+    column : str
+        The field at fault, e.g. ``timeline.incident.day`` or ``victim.region``.
+    value : str
+        The invalid value as read.
+    kept : str
+        What was kept instead, e.g. ``"kept the year 2015"`` or ``"region left missing"``.
+    """
+
+    row: int | str
+    column: str
+    value: str
+    kept: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if isinstance(self.row, int) else str(self.row)
+        return f"{where}, field {self.column!r} (value {self.value!r}): {self.kept}"
+
+
 class ImportValidationError(SurveykitError):
     """An import found invalid rows and, being all-or-nothing, imported none of them.
 
@@ -115,3 +143,20 @@ class SmallSampleWarning(UserWarning):
 class IncompleteDataWarning(UserWarning):
     """Records were left out of an analysis (dates too vague for the period asked), or the
     latest period looks partial and should be compared on the same calendar window."""
+
+
+class DataRepairWarning(UserWarning):
+    """Invalid values were kept at the precision that is valid (a date at its year or month) or
+    dropped to missing, instead of rejecting their incidents.
+
+    Attributes
+    ----------
+    repairs : list of Repair
+        Every repair, with where it was, the field, the value and what was kept.
+    """
+
+    def __init__(self, message: str, repairs: Iterable[Repair] = ()) -> None:
+        self.repairs = list(repairs)
+        if self.repairs:
+            message = message + "\n" + "\n".join(f"  - {r}" for r in self.repairs)
+        super().__init__(message)

@@ -21,7 +21,7 @@ from surveykit import (
     read_incidents,
     validate_incidents,
 )
-from surveykit.incidents.reading import INCIDENT_DTYPES
+from surveykit.incidents.schema import INCIDENT_DTYPES
 
 HEADER = [
     "Ticket",
@@ -194,7 +194,7 @@ def test_unreadable_inputs_raise_surveykit_errors(tmp_path: Path) -> None:
     (tmp_path / "log.pdf").write_text("x")
     with pytest.raises(SurveykitError, match="format="):
         read_incidents(tmp_path / "log.pdf")
-    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'veris'\], got 'xls'"):
+    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'veris'\]; got 'xls'"):
         read_incidents(tmp_path / "log.pdf", format="xls")
     (tmp_path / "fake.xlsx").write_text("not a workbook")
     with pytest.raises(SurveykitError, match="not a readable XLSX"):
@@ -234,3 +234,47 @@ def test_timestamps_need_a_full_date(tmp_path: Path) -> None:
     )
     problems = {(p.row, p.column, p.value) for p in validate_incidents(path).problems}
     assert problems == {(1, "detected", "2016-03")}
+
+
+def test_values_that_look_valid_but_are_not_get_a_precise_reason(tmp_path: Path, sqlite_url: str) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "id,date,opened,region,loss\n"
+        "1,2015-02-29,,,\n"  # ISO form, but 2015 has no 29 February
+        "2,2016-03-01,2016-03-01 25:00,,\n"
+        "3,2016-03-01,,922154,\n"  # a NAICS code must not pass for Northern Europe (154)
+        "4,2016-03-01,,019201,\n"  # 201 is no M.49 sub-region; strict CSV reports it
+        "5,2016-03-01,,,inf\n"
+        "6,2016-03-01,,,1e400\n"
+        "7,2016-03-01,,150154,250\n"
+    )
+    store = Store(sqlite_url)
+    with pytest.raises(ImportValidationError) as caught:
+        import_incidents(store, path)
+    assert store.count_incidents() == 0
+    reasons = {(p.row, p.column, p.value): p.reason for p in caught.value.problems}
+    assert set(reasons) == {
+        (1, "date", "2015-02-29"), (2, "opened", "2016-03-01 25:00"), (3, "region", "922154"),
+        (4, "region", "019201"), (5, "loss", "inf"), (6, "loss", "1e400"),
+    }  # fmt: skip
+    assert "no such date or time" in reasons[(1, "date", "2015-02-29")]
+    assert "no such date or time" in reasons[(2, "opened", "2016-03-01 25:00")]
+    assert "finite" in reasons[(5, "loss", "inf")]
+
+
+def test_day_without_month_names_the_day(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("id,year,month,day\n1,2015,,17\n")
+    [problem] = validate_incidents(path).problems
+    assert (problem.row, problem.column, problem.value) == (1, "day", "17")
+    assert "without a month" in problem.reason
+
+
+def test_xlsx_number_that_is_no_date_is_named(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.append(["id", "date"])
+    book.active.append(["A", 20000000])  # far past any Excel date
+    book.save(tmp_path / "log.xlsx")
+    [problem] = validate_incidents(tmp_path / "log.xlsx").problems
+    assert (problem.row, problem.column, problem.value) == (1, "date", "20000000")
+    assert "not an Excel date" in problem.reason

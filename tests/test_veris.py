@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +18,7 @@ from surveykit import (
     read_incidents,
     validate_incidents,
 )
+from surveykit.exceptions import DataRepairWarning
 from surveykit.incidents.veris import veris_incident_type, veris_to_incident
 
 BEC = {
@@ -151,3 +154,149 @@ def test_durations_loss_and_severity(tmp_path: Path) -> None:
     # Missing day: the start is unknown, so no timestamps are invented.
     record["timeline"] = {"incident": {"year": 2016, "month": 3}, "discovery": {"unit": "Hours", "value": 1}}
     assert veris_to_incident(record)["detected_at"] is None
+
+
+# --- values kept at the precision that is valid ------------------------------------------------
+# VCDB's validated folder holds a few records with impossible dates or a NAICS code in
+# victim.region; each case: the bad timeline/region, the same record without the bad value (what
+# the incident must read as), and the repairs expected as (field, value, what was kept).
+REPAIR_CASES = {
+    "day-without-month.json": (
+        {"incident": {"year": 2016, "day": 17}},
+        None,
+        {"incident": {"year": 2016}},
+        None,
+        [("timeline.incident.day", "17", "a day without a month; kept the year 2016")],
+    ),
+    "feb-29-2015.json": (
+        {"incident": {"year": 2015, "month": 2, "day": 29}},
+        None,
+        {"incident": {"year": 2015, "month": 2}},
+        None,
+        [("timeline.incident.day", "29", "2015-02 has no day 29; kept the year and month 2015-02")],
+    ),
+    "april-31.json": (
+        {"incident": {"year": 2016, "month": 4, "day": 31}},
+        None,
+        {"incident": {"year": 2016, "month": 4}},
+        None,
+        [("timeline.incident.day", "31", "2016-04 has no day 31; kept the year and month 2016-04")],
+    ),
+    "naics-region.json": (
+        None,
+        ["522110"],
+        None,
+        ["000000"],
+        [("victim.region", "522110", "not a UN M.49 region code; region left missing")],
+    ),
+    "month-13.json": (
+        {"incident": {"year": 2014, "month": 13, "day": 5}},
+        None,
+        {"incident": {"year": 2014}},
+        None,
+        [
+            ("timeline.incident.month", "13", "not a month (1 to 12); kept the year 2014"),
+            ("timeline.incident.day", "5", "a day without a month; kept the year 2014"),
+        ],
+    ),
+    "unknown-sub-region.json": (
+        None,
+        ["019201", "019021"],
+        None,
+        ["019000"],
+        [("victim.region", "019201", "201 is not a UN M.49 sub-region; kept the region 019 (Americas)")],
+    ),
+}
+
+
+def _repair_record(number: int, timeline: dict | None, region: list[str] | None) -> dict[str, object]:
+    """A full record (action, impact, discovery) so that any unintended change would show."""
+    record = _record(
+        number,
+        2015,
+        action=BEC,
+        impact={"overall_rating": "Painful", "overall_amount": 1200},
+        timeline={
+            "incident": {"year": 2015, "month": 6, "day": 1},
+            "discovery": {"unit": "Days", "value": 2},
+        },
+    )
+    if timeline is not None:
+        record["timeline"] = {**timeline, "discovery": {"unit": "Days", "value": 2}}
+    if region is not None:
+        record["victim"] = {"country": ["US"], "region": region}
+    return record
+
+
+def _repair_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """The records as found, and the same records with each bad value removed."""
+    found, fixed = tmp_path / "found", tmp_path / "fixed"
+    found.mkdir()
+    fixed.mkdir()
+    for number, (name, (timeline, region, good_timeline, good_region, _)) in enumerate(REPAIR_CASES.items()):
+        (found / name).write_text(json.dumps(_repair_record(number, timeline, region)))
+        (fixed / name).write_text(json.dumps(_repair_record(number, good_timeline, good_region)))
+    # an untouched record beside them: read exactly as before
+    for folder in (found, fixed):
+        (folder / "clean.json").write_text(json.dumps(_repair_record(99, None, None)))
+    return found, fixed
+
+
+def test_impossible_dates_and_regions_are_kept_at_the_valid_precision(tmp_path: Path) -> None:
+    found, fixed = _repair_folders(tmp_path)
+    with pytest.warns(DataRepairWarning) as caught:
+        log = read_incidents(found)
+    repairs = [w.message for w in caught if isinstance(w.message, DataRepairWarning)]
+    assert len(repairs) == 1  # one warning for the whole folder
+    listed = {(r.row, r.column, r.value, r.kept) for r in repairs[0].repairs}
+    expected = {(name, *repair) for name, case in REPAIR_CASES.items() for repair in case[4]}
+    assert listed == expected
+    for name, field, value, _ in expected:
+        assert f"{name}, field {field!r} (value {value!r})" in str(repairs[0])
+    # Every other value is what the record says once the bad value is removed, and the
+    # clean record is untouched.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reference = read_incidents(fixed)
+    pd.testing.assert_frame_equal(log, reference)
+    by_file = log.set_index("source")
+    assert by_file.loc["feb-29-2015.json", ["year", "month"]].tolist() == [2015, 2]
+    assert pd.isna(by_file.loc["feb-29-2015.json", "day"])
+    assert by_file.loc["month-13.json", "year"] == 2014 and pd.isna(by_file.loc["month-13.json", "month"])
+    assert pd.isna(by_file.loc["naics-region.json", "region"])
+    assert by_file.loc["unknown-sub-region.json", "region"] == "019"
+    assert by_file.loc["clean.json", "occurred_on"] == pd.Timestamp("2015-06-01")
+
+
+@pytest.mark.parametrize("name", list(REPAIR_CASES))
+def test_each_repair_alone(tmp_path: Path, name: str) -> None:
+    timeline, region, good_timeline, good_region, expected = REPAIR_CASES[name]
+    (tmp_path / name).write_text(json.dumps(_repair_record(1, timeline, region)))
+    with pytest.warns(DataRepairWarning, match=re.escape(f"{name}, field {expected[0][0]!r}")):
+        checked = validate_incidents(tmp_path / name)
+    assert checked.problems == [] and len(checked.incidents) == 1
+    assert [(r.column, r.value, r.kept) for r in checked.repairs] == expected
+    (tmp_path / "good.json").write_text(json.dumps(_repair_record(1, good_timeline, good_region)))
+    reference = read_incidents(tmp_path / "good.json").drop(columns="source")
+    pd.testing.assert_frame_equal(checked.incidents.drop(columns="source"), reference)
+
+
+def test_unusable_records_still_fail_the_import_whole(tmp_path: Path, sqlite_url: str) -> None:
+    found, _ = _repair_folders(tmp_path)
+    (found / "no-year.json").write_text(
+        json.dumps(_repair_record(50, {"incident": {"year": None, "month": 2, "day": 30}}, None))
+    )
+    (found / "a-list.json").write_text(json.dumps([1, 2]))
+    store = Store(sqlite_url)
+    with pytest.warns(DataRepairWarning), pytest.raises(ImportValidationError) as caught:
+        import_incidents(store, found)
+    assert store.count_incidents() == 0
+    assert {(p.row, p.column) for p in caught.value.problems} == {
+        ("no-year.json", "timeline.incident.year"),
+        ("a-list.json record 1", ""),
+        ("a-list.json record 2", ""),
+    }
+    with pytest.warns(DataRepairWarning):
+        report = import_incidents(store, found, skip_invalid=True)
+    assert report.added == len(REPAIR_CASES) + 1 and len(report.rejected) == 3
+    assert len(report.repaired) == 7 and "7 values repaired" in report.summary()

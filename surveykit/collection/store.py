@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, Ope
 
 from surveykit.collection.instrument import Instrument
 from surveykit.exceptions import StoreError
-from surveykit.incidents.reading import INCIDENT_COLUMNS, INCIDENT_DTYPES
+from surveykit.incidents.schema import INCIDENT_COLUMNS, INCIDENT_DTYPES
 
 __all__ = [
     "DEFAULT_DB_URL",

@@ -41,6 +41,19 @@ Incident type, first matching rule:
    variety is ``S - Mail``.
 7. ``other``: any other known action; missing when the only action is Unknown.
 
+Impossible values are kept at the precision that is valid rather than rejecting the incident
+(the public VCDB has a few), each listed in :attr:`VerisRecords.repairs`:
+
+- a month outside 1 to 12 is dropped, keeping the year;
+- a day without a month is dropped, keeping the year;
+- a day that the month does not have (29 February 2015, 31 April) is dropped, keeping the year
+  and month;
+- a six-digit region whose sub-region is not an M.49 code (``"019201"``) keeps the region
+  (``019``); any other region that is not an M.49 code (a NAICS code such as ``"522110"``) is
+  left missing.
+
+A record without a usable year is never repaired: it is reported as a problem.
+
 Durations ``{unit, value}`` use Seconds to Weeks exactly, a month as 30.4375 days and a year as
 365.25 days; a unit without a value (VERIS allows "Days" alone) gives no time.
 """
@@ -51,12 +64,15 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from surveykit.exceptions import Problem, SurveykitError
+from surveykit.exceptions import Problem, Repair, SurveykitError
+from surveykit.incidents._parsing import MAX_YEAR, MIN_YEAR, region_code
+from surveykit.incidents.schema import M49_REGIONS
 
 __all__ = ["VerisRecords", "read_veris", "veris_incident_type", "veris_to_incident"]
 
@@ -93,12 +109,15 @@ class VerisRecords:
         Files or records that are not valid VERIS, named with the reason.
     duplicates : int
         Records dropped because an earlier one has the same ``plus.master_id``.
+    repairs : list of Repair
+        Impossible dates and regions kept at the precision that is valid (see the module notes).
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     duplicates: int = 0
+    repairs: list[Repair] = field(default_factory=list)
 
 
 def read_veris(path: str | Path, *, progress: bool = False) -> VerisRecords:
@@ -158,7 +177,8 @@ def read_veris(path: str | Path, *, progress: bool = False) -> VerisRecords:
                     out.duplicates += 1
                     continue
                 seen_master.add(master)
-            row = veris_to_incident(record)
+            row, repairs = _repaired(veris_to_incident(record), label)
+            out.repairs.extend(repairs)
             row["source"] = label
             out.rows.append(row)
             out.labels.append(label)
@@ -270,6 +290,77 @@ def _check_record(label: str, record: object) -> Problem | None:
             label, "timeline.incident.year", "", "not valid VERIS: timeline.incident.year is required"
         )
     return None
+
+
+def _repaired(row: dict[str, Any], label: str) -> tuple[dict[str, Any], list[Repair]]:
+    """The row with impossible date parts and non-M.49 regions dropped, and a Repair for each.
+
+    Dates are repaired only when the year is usable: a record without one is rejected instead,
+    and its month or day would say nothing about when the incident happened.
+    """
+    row = dict(row)
+    repairs: list[Repair] = []
+    year = _whole(row["year"])
+    if year is not None and MIN_YEAR <= year <= MAX_YEAR:
+        month, day = row["month"], row["day"]
+        if not _absent(month) and not 1 <= (_whole(month) or 0) <= 12:
+            kept = f"not a month (1 to 12); kept the year {year}"
+            repairs.append(Repair(label, "timeline.incident.month", _show(month), kept))
+            month = row["month"] = None
+        if not _absent(day):
+            if _absent(month):
+                kept = f"a day without a month; kept the year {year}"
+                repairs.append(Repair(label, "timeline.incident.day", _show(day), kept))
+                row["day"] = None
+            elif not _is_date(year, _whole(month), _whole(day)):
+                period = f"{year}-{_whole(month):02d}"
+                kept = f"{period} has no day {_show(day)}; kept the year and month {period}"
+                repairs.append(Repair(label, "timeline.incident.day", _show(day), kept))
+                row["day"] = None
+    region = row["region"]
+    if region is not None:
+        code, kept = _region_repair(region)
+        if kept:
+            repairs.append(Repair(label, "victim.region", _show(region), kept))
+            row["region"] = code
+    return row, repairs
+
+
+def _region_repair(text: str) -> tuple[str | None, str]:
+    """The region to keep and what was kept ('' when the value is valid as it is)."""
+    if region_code(text) is not None:
+        return text, ""
+    top, sub = text[:3], text[3:]
+    if len(text) == 6 and text.isdigit() and top in M49_REGIONS:
+        return top + "000", f"{sub} is not a UN M.49 sub-region; kept the region {top} ({M49_REGIONS[top]})"
+    return None, "not a UN M.49 region code; region left missing"
+
+
+def _whole(value: object) -> int | None:
+    """A whole number as an int (VERIS stores numbers; hand-made files may quote them)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_date(year: int, month: int | None, day: int | None) -> bool:
+    if month is None or day is None:
+        return False
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _show(value: object) -> str:

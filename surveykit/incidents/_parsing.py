@@ -1,0 +1,581 @@
+"""Value parsers: raw cells of an incident log to canonical values, with a problem per bad cell.
+
+Each parser takes one raw column and returns the canonical array; a value it cannot read is
+left missing and reported (through ``_Checker``) with the row, column as headed in the
+file, value and reason. :func:`normalise` runs them all and builds the canonical frame.
+Rows are numbered from 1 at the first row under the header; VERIS problems name the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveykit.exceptions import Problem, Repair
+from surveykit.incidents.schema import (
+    COUNTRY_CODES,
+    IMPERSONATED_ROLES,
+    INCIDENT_COLUMNS,
+    INCIDENT_DTYPES,
+    INCIDENT_TYPES,
+    M49_REGIONS,
+    SEVERITIES,
+)
+
+__all__ = ["MAX_YEAR", "MIN_YEAR", "RawLog", "header_key", "normalise", "region_code"]
+
+_TYPE_SYNONYMS = {
+    **{t: t for t in INCIDENT_TYPES},
+    "whaling": "whaling_bec", "bec": "whaling_bec", "whaling_bec": "whaling_bec",
+    "business_email_compromise": "whaling_bec", "ceo_fraud": "whaling_bec",
+    "whaling_or_bec": "whaling_bec", "executive_impersonation": "whaling_bec",
+    "phish": "phishing", "spear_phishing": "phishing", "spearphishing": "phishing",
+    "ransomware": "malware", "virus": "malware",
+    "account_takeover": "account_compromise", "ato": "account_compromise",
+    "compromised_account": "account_compromise",
+    "data_leak": "data_loss", "data_breach": "data_loss", "data_leakage": "data_loss",
+    "outage": "email_outage", "email_outage": "email_outage", "mail_outage": "email_outage",
+    "service_outage": "email_outage",
+}  # fmt: skip
+_ROLE_SYNONYMS = {
+    **{r: r for r in IMPERSONATED_ROLES},
+    "chief_executive": "ceo", "chief_executive_officer": "ceo",
+    "chief_financial_officer": "cfo", "finance_director": "cfo",
+    "executive": "other_exec", "other_executive": "other_exec", "coo": "other_exec",
+    "cto": "other_exec", "cio": "other_exec", "ciso": "other_exec", "president": "other_exec",
+    "human_resources": "hr", "information_technology": "it", "it_support": "it",
+    "helpdesk": "it", "general_counsel": "legal", "lawyer": "legal",
+}  # fmt: skip
+_SEVERITY_SYNONYMS = {
+    **{s: s for s in SEVERITIES},
+    "med": "medium", "moderate": "medium", "crit": "critical", "severe": "high",
+}  # fmt: skip
+
+_MISSING = {"", "unknown", "n_a", "na", "null", "none", "not_known", "nan", "nat", "other_unknown"}
+_COUNTRY_MISSING = {"", "UNKNOWN", "OTHER", "N/A", "NULL", "NONE", "-"}
+MIN_YEAR = 1970
+MAX_YEAR = date.today().year + 1
+_VALUE_WIDTH = 60
+
+
+@dataclass
+class RawLog:
+    """A log as read: canonical column names, raw cell values, and where each row came from."""
+
+    frame: pd.DataFrame
+    labels: list[int | str]
+    headers: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
+    duplicates: int = 0
+    epoch: datetime | None = None
+    has_id: bool = False
+    typed: bool = True  # cells may be numbers or datetimes (XLSX, VERIS); CSV cells are all str
+
+
+def header_key(header: object) -> str:
+    """A header or name as a comparison key: lower case, runs of non-alphanumerics as ``_``."""
+    return re.sub(r"[^0-9a-z]+", "_", str(header).strip().lower()).strip("_")
+
+
+class _Checker:
+    """Collects problems per row while columns are parsed."""
+
+    def __init__(self, raw: RawLog) -> None:
+        self.raw = raw
+        self.problems: list[Problem] = []
+        self.bad = np.zeros(len(raw.frame), dtype=bool)
+
+    def flag(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series, reason: str) -> None:
+        mask = _mask(mask)
+        if not mask.any():
+            return
+        self.bad |= mask
+        header = self.raw.headers.get(column, column)
+        for position in np.flatnonzero(mask):
+            value = values.iloc[position]
+            self.problems.append(Problem(self.raw.labels[position], header, _display(value), reason))
+
+
+def _missing_array(n: int, dtype: str) -> Any:
+    """An all-missing extension array of length n."""
+    return pd.Series(pd.NA, index=range(n), dtype=dtype).array
+
+
+def _mask(values: Any) -> np.ndarray:
+    """A plain boolean array, missing counted as False."""
+    return np.asarray(pd.array(values, dtype="boolean").fillna(False), dtype=bool)
+
+
+def _display(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    text = str(value)
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+
+
+def _text(series: pd.Series, typed: bool) -> pd.Series:
+    """Raw cells as ``str`` objects ('' for empty).
+
+    CSV cells are already strings and are left as read (parsers strip where it matters);
+    typed cells are converted, integral floats losing their '.0', and stripped.
+    """
+    if not typed:
+        return series.reset_index(drop=True)
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value).strip()
+
+    return series.map(one).astype(object).reset_index(drop=True)
+
+
+def _is_missing(value: str) -> bool:
+    return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
+
+
+def _per_unique(text: pd.Series, function: Any) -> pd.Series:
+    """Apply ``function`` once per distinct value (logs repeat a few values many times)."""
+    codes, uniques = pd.factorize(text)
+    results = np.array([function(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(results[codes], index=text.index)
+
+
+def _missing_mask(text: pd.Series) -> pd.Series:
+    return _per_unique(text, _is_missing).astype(bool)
+
+
+def normalise(
+    raw: RawLog, date_format: str | None, default_source: str
+) -> tuple[pd.DataFrame, list[Problem], int]:
+    """Parse every column of ``raw`` into the canonical frame.
+
+    Returns the valid rows (de-duplicated by ``incident_id``), the problems of the other rows in
+    row order, and the number of repeated rows dropped.
+    """
+    frame = raw.frame
+    n = len(frame)
+    check = _Checker(raw)
+    out: dict[str, Any] = {}
+
+    def column(name: str) -> pd.Series | None:
+        return frame[name] if name in frame.columns else None
+
+    # Dates first: the incident date may carry year, month and day.
+    year = _missing_array(n, "Int64")
+    month = _missing_array(n, "Int64")
+    day = _missing_array(n, "Int64")
+    occurred = column("occurred_on")
+    if occurred is not None:
+        year, month, day = _parse_occurred(occurred, raw, check, date_format)
+    for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
+        values = column(part)
+        if values is None:
+            continue
+        parsed = _parse_int(values, part, low, high, check)
+        current = {"year": year, "month": month, "day": day}[part]
+        clash = _mask(current != parsed)
+        check.flag(clash, part, values, f"{part} disagrees with the incident date")
+        filled = current.copy()
+        take = _mask(filled.isna())
+        filled[take] = parsed[take]
+        if part == "year":
+            year = filled
+        elif part == "month":
+            month = filled
+        else:
+            day = filled
+    year_source = column("year") if column("year") is not None else occurred
+    # A date already reported as unreadable needs no second "year is missing".
+    check.flag(
+        _mask(year.isna()) & ~check.bad,
+        "year" if column("year") is not None else "occurred_on",
+        year_source,
+        "the incident year is missing; every incident needs at least a year",
+    )
+    check.flag(
+        month.isna() & ~day.isna(),
+        "day",
+        column("day") if column("day") is not None else occurred,
+        "a day is given without a month; add the month or clear the day",
+    )
+    complete = ~(year.isna() | month.isna() | day.isna())
+    occurred_on = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    if complete.any():
+        idx = np.flatnonzero(complete)
+        parts = pd.DataFrame(
+            {
+                "year": np.asarray(year[idx], dtype=int),
+                "month": np.asarray(month[idx], dtype=int),
+                "day": np.asarray(day[idx], dtype=int),
+            }
+        )
+        dates = pd.to_datetime(parts, errors="coerce")
+        invalid = np.zeros(n, dtype=bool)
+        invalid[idx] = dates.isna().to_numpy()
+        check.flag(
+            invalid, "day", column("day") if column("day") is not None else occurred, "no such calendar date"
+        )
+        occurred_on.iloc[idx] = dates.to_numpy()
+    out["year"], out["month"], out["day"] = year, month, day
+    out["occurred_on"] = occurred_on
+
+    out["country"] = _parse_country(column("country"), n, check)
+    out["region"] = _parse_region(column("region"), n, check)
+    out["incident_type"] = _parse_vocabulary(
+        column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES, check
+    )
+    out["impersonated_role"] = _parse_vocabulary(
+        column("impersonated_role"), n, "impersonated_role", _ROLE_SYNONYMS, IMPERSONATED_ROLES, check
+    )
+    out["severity"] = _parse_vocabulary(
+        column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES, check
+    )
+    for name in ("detected_at", "resolved_at"):
+        values = column(name)
+        out[name] = (
+            pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+            if values is None
+            else _parse_datetime(values, name, raw, check, date_format)
+        )
+    backwards = (out["resolved_at"] < out["detected_at"]).to_numpy()
+    check.flag(
+        backwards,
+        "resolved_at",
+        column("resolved_at") if column("resolved_at") is not None else out["resolved_at"],
+        "resolved before it was detected",
+    )
+    check.flag(
+        out["resolved_at"].notna().to_numpy() & out["detected_at"].isna().to_numpy(),
+        "detected_at",
+        out["detected_at"],
+        "a resolution time needs a detection time to measure the duration from",
+    )
+    out["loss_amount"] = _parse_loss(column("loss_amount"), n, check)
+    source = column("source")
+    if source is None:
+        out["source"] = pd.array([default_source] * n, dtype="string")
+    else:
+        text = _per_unique(_text(source, raw.typed), str.strip)
+        out["source"] = text.mask(text == "", default_source).astype("string").array
+
+    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
+    ids = _incident_ids(raw, result, check)
+    result.insert(0, "incident_id", ids)
+    keep = ~check.bad
+    result = result.loc[keep]
+    before = len(result)
+    result = result.drop_duplicates("incident_id").reset_index(drop=True)
+    result = result.astype(INCIDENT_DTYPES)
+    problems = sorted(check.problems, key=_problem_order)
+    return result, problems, before - len(result)
+
+
+def _problem_order(problem: Problem) -> tuple[int, str, str]:
+    row = problem.row
+    return (row, "", problem.column) if isinstance(row, int) else (0, str(row), problem.column)
+
+
+def _parse_int(values: pd.Series, name: str, low: int, high: int, check: _Checker) -> pd.array:
+    text = _text(values, check.raw.typed)
+    number = pd.to_numeric(text, errors="coerce")
+    missing = number.isna() & _missing_mask(text.where(number.isna(), "0"))
+    integral = number.notna() & (number == np.floor(number))
+    bad = ~missing & ~integral
+    check.flag(bad, name, values, f"{name} must be a whole number")
+    out_of_range = integral & ((number < low) | (number > high))
+    check.flag(out_of_range, name, values, f"{name} must be between {low} and {high}")
+    ok = integral & ~out_of_range
+    return pd.array(number.where(ok), dtype="Int64")
+
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?$")
+_SLASH_ISO = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(.*)$")
+
+
+def _parse_occurred(
+    values: pd.Series, raw: RawLog, check: _Checker, date_format: str | None
+) -> tuple[pd.array, pd.array, pd.array]:
+    """Incident dates; a year or year-month alone ('2015', '2015-03') gives a partial date."""
+    n = len(values)
+    text = _text(values, raw.typed)
+    year = _missing_array(n, "Int64")
+    month = _missing_array(n, "Int64")
+    day = _missing_array(n, "Int64")
+    plain = (
+        pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        if date_format is None
+        else pd.Series(pd.NaT, index=text.index)
+    )
+    handled = plain.notna().to_numpy()
+    unsure = ~handled & (text != "").to_numpy()
+    partial = text[unsure].str.strip().str.extract(_PARTIAL_DATE)
+    is_partial = np.zeros(n, dtype=bool)
+    is_partial[np.flatnonzero(unsure)[partial[0].notna().to_numpy()]] = True
+    if is_partial.any():
+        found = partial[partial[0].notna()]
+        year[is_partial] = pd.to_numeric(found[0]).to_numpy()
+        months = pd.to_numeric(found[1])
+        month[is_partial] = pd.array(months, dtype="Int64")
+        bad_month = np.zeros(n, dtype=bool)
+        bad_month[is_partial] = ((months < 1) | (months > 12)).fillna(False).to_numpy()
+        check.flag(bad_month, "occurred_on", values, "month must be between 1 and 12")
+        month[bad_month] = pd.NA
+    rest = values.reset_index(drop=True).copy()
+    rest[handled | is_partial] = None if raw.typed else ""
+    stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
+    stamps[handled] = plain[handled].to_numpy()
+    has = stamps.notna().to_numpy()
+    year[has] = stamps.dt.year[has].to_numpy()
+    month[has] = stamps.dt.month[has].to_numpy()
+    day[has] = stamps.dt.day[has].to_numpy()
+    too_late = _mask((year > MAX_YEAR) | (year < MIN_YEAR))
+    check.flag(too_late, "occurred_on", values, f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
+    year[too_late] = pd.NA
+    return year, month, day
+
+
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ISO_SHAPED = re.compile(
+    r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+def _parse_datetime(
+    values: pd.Series, name: str, raw: RawLog, check: _Checker, date_format: str | None
+) -> pd.Series:
+    """Timestamps as tz-naive UTC from text, datetime cells or Excel serial numbers."""
+    n = len(values)
+    values = values.reset_index(drop=True)
+    result = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    other = np.ones(n, dtype=bool)
+    if raw.typed and values.dtype == object:
+        typed = values.map(lambda v: isinstance(v, datetime | date)).to_numpy(dtype=bool)
+        if typed.any():
+            stamps = pd.to_datetime(values[typed].map(_as_utc_naive))
+            result[typed] = stamps.to_numpy()
+        other &= ~typed
+        if raw.epoch is not None:
+            numeric = values.map(
+                lambda v: isinstance(v, int | float) and not isinstance(v, bool) and not np.isnan(v)
+            ).to_numpy(dtype=bool)
+            if numeric.any():
+                result[numeric] = pd.to_datetime(values[numeric].map(lambda v: _excel_serial(v, raw.epoch)))
+                check.flag(
+                    numeric & result.isna().to_numpy(),
+                    name,
+                    values,
+                    f"{name} is a number but not an Excel date; format the cell as a date or write "
+                    "it as text such as 2016-03-31",
+                )
+            other &= ~numeric
+    text = _text(values, raw.typed)
+    todo = other & (text != "").to_numpy()
+    if todo.any():
+        chunk = text[todo]
+        if date_format is not None:
+            parsed = pd.to_datetime(chunk.str.strip(), format=date_format, errors="coerce", utc=True)
+        else:
+            parsed = pd.to_datetime(chunk, format="%Y-%m-%d %H:%M:%S", errors="coerce", utc=True)
+            failed = parsed.isna()
+            if failed.any():  # other ISO 8601 forms; 2016/3/31 and 2016-3-1 padded first
+                fixed = chunk[failed].str.strip().str.replace(_SLASH_ISO, r"\1-\2-\3\4", regex=True)
+                fixed = fixed.str.replace(r"^(\d{4})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
+                fixed = fixed.str.replace(r"^(\d{4}-\d{2})-(\d)(?=\D|$)", r"\1-0\2", regex=True)
+                again = pd.to_datetime(fixed, format="ISO8601", errors="coerce", utc=True)
+                # ISO 8601 reads '2016-03' as 1 March: a day that was never given.
+                parsed[failed] = again.where(fixed.str.match(_FULL_DATE))
+        parsed = parsed.dt.tz_convert(None).astype("datetime64[ns]")
+        result[todo] = parsed.to_numpy()
+        bad = np.zeros(n, dtype=bool)
+        bad[np.flatnonzero(todo)[parsed.isna().to_numpy()]] = True
+        bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
+        hint = (
+            f"does not match date_format {date_format!r}"
+            if date_format
+            else "is not a date in ISO 8601 form (2016-03-31 or 2016-03-31 14:05); "
+            "for other forms pass date_format=, e.g. '%d/%m/%Y'"
+        )
+        # Well-formed but impossible (2015-02-29, 25:00): the form hint would mislead.
+        impossible = np.zeros(n, dtype=bool)
+        if date_format is None:
+            impossible = bad & text.str.strip().str.match(_ISO_SHAPED).to_numpy(dtype=bool)
+        check.flag(bad & ~impossible, name, values, f"{name} {hint}")
+        check.flag(
+            impossible,
+            name,
+            values,
+            f"{name} is in ISO 8601 form but no such date or time exists (29 February of a "
+            "non-leap year, 31 April, hour 25...)",
+        )
+    return result
+
+
+def _excel_serial(value: float, epoch: datetime) -> pd.Timestamp:
+    from openpyxl.utils.datetime import from_excel
+
+    try:
+        return pd.Timestamp(from_excel(value, epoch))
+    except (ValueError, OverflowError, TypeError):
+        return pd.NaT
+
+
+def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
+    if values is None:
+        return _missing_array(n, "string")
+    text = _per_unique(
+        _text(values, check.raw.typed), lambda t: _COUNTRY_ALIASES.get(t.strip().upper(), t.strip().upper())
+    )
+    missing = text.isin(_COUNTRY_MISSING)
+    known = text.isin(COUNTRY_CODES)
+    bad = ~missing & ~known
+    check.flag(bad, "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)")
+    return pd.array(text.where(known), dtype="string")
+
+
+_COUNTRY_ALIASES = {"UK": "GB"}
+_REGION_BY_NAME = {header_key(name): code for code, name in M49_REGIONS.items()}
+
+
+def region_code(text: str) -> str | None:
+    """The three-digit M.49 code of a code, six-digit VERIS code or name; '' for unknown, None if invalid."""
+    if text.isdigit():
+        if len(text) == 6:
+            top, sub = text[:3], text[3:]
+            # Both halves must be M.49 codes: a six-digit NAICS industry code, a common slip
+            # into this field, could otherwise pass for a region through one of its halves.
+            if not all(code == "000" or code in M49_REGIONS for code in (top, sub)):
+                return None
+            return sub if sub != "000" else top if top != "000" else ""
+        code = text.zfill(3)
+        return code if code in M49_REGIONS else None
+    return _REGION_BY_NAME.get(header_key(text))
+
+
+def _parse_region(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
+    if values is None:
+        return _missing_array(n, "string")
+    text = _per_unique(_text(values, check.raw.typed), str.strip)
+    missing = _missing_mask(text)
+    codes = _per_unique(text, lambda t: "" if _is_missing(t) else region_code(t))
+    bad = codes.isna() & ~missing
+    check.flag(
+        bad, "region", values, "not a UN M.49 region code or name (for example 021, 154, 'Northern Europe')"
+    )
+    codes = codes.where(codes.notna() & (codes != ""))
+    return pd.array(codes, dtype="string")
+
+
+def _parse_vocabulary(
+    values: pd.Series | None,
+    n: int,
+    name: str,
+    synonyms: Mapping[str, str],
+    allowed: tuple[str, ...],
+    check: _Checker,
+) -> pd.array:
+    if values is None:
+        return _missing_array(n, "string")
+    text = _text(values, check.raw.typed)
+    key = _per_unique(text, lambda t: re.sub(r"[^0-9a-z]+", "_", t.lower()).strip("_"))
+    missing = key.isin(_MISSING)
+    mapped = key.map(synonyms)
+    bad = mapped.isna() & ~missing
+    check.flag(bad, name, values, f"{name} must be one of {list(allowed)}")
+    return pd.array(mapped, dtype="string")
+
+
+_CURRENCY = re.compile(r"^(?:USD|EUR|GBP|ZAR|AUD|US\$|[$€£R])\s*", re.IGNORECASE)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
+
+
+def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
+    if values is None:
+        return _missing_array(n, "Float64")
+    text = _text(values, check.raw.typed)
+    number = pd.to_numeric(text, errors="coerce")
+    failed = number.isna() & (text != "")
+    if failed.any():  # currency signs and thousands separators: clean the few that need it
+        cleaned = text[failed].str.strip().str.replace(_CURRENCY, "", regex=True)
+        cleaned = cleaned.str.replace(_THOUSANDS, "", regex=True).str.replace(" ", "", regex=False)
+        number[failed] = pd.to_numeric(cleaned, errors="coerce")
+    missing = number.isna() & _missing_mask(text.where(number.isna(), "0"))
+    bad = number.isna() & ~missing
+    check.flag(
+        bad,
+        "loss_amount",
+        values,
+        "loss_amount must be a number such as 25000 or 25,000.50 (a point marks decimals)",
+    )
+    infinite = number.notna() & ~np.isfinite(number)
+    check.flag(infinite, "loss_amount", values, "loss_amount must be a finite number")
+    negative = (number < 0) & ~infinite
+    check.flag(negative, "loss_amount", values, "loss_amount cannot be negative")
+    return pd.array(number.where(~negative & ~infinite), dtype="Float64")
+
+
+_CONTENT_COLUMNS = [c for c in INCIDENT_COLUMNS if c not in ("incident_id", "source")]
+
+
+def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.array:
+    """The file's ids when it has them, else a hash of the normalised row content.
+
+    Identical rows in a log without ids are numbered in order of appearance before hashing, so
+    two genuinely identical incidents stay two, and re-importing the same log yields the same ids.
+    """
+    if raw.has_id:
+        values = raw.frame["incident_id"]
+        ids = _text(values, raw.typed).str.strip()
+        check.flag((ids == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
+        rows = np.flatnonzero(candidates)
+        first = pd.DataFrame(
+            {"id": ids.iloc[rows].to_numpy(), "content": _content_key(result.iloc[rows]).to_numpy()},
+            index=rows,
+        )
+        clashes = first.groupby("id")["content"].transform("nunique") > 1
+        repeated = first.duplicated("id") & clashes
+        mask = np.zeros(len(ids), dtype=bool)
+        mask[repeated.index[repeated.to_numpy()]] = True
+        check.flag(
+            mask, "incident_id", values, "this incident id is used by an earlier row with different details"
+        )
+        return pd.array(ids, dtype="string")
+    content = _content_key(result)
+    ordinal = content.groupby(content).cumcount().astype(str)
+    keyed = (content + "#" + ordinal).tolist()
+    ids = ["h" + hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keyed]
+    return pd.array(ids, dtype="string")
+
+
+def _content_key(result: pd.DataFrame) -> pd.Series:
+    parts = []
+    for name in _CONTENT_COLUMNS:
+        values = result[name]
+        if values.dtype.kind == "M":
+            stamps = np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
+            text = pd.Series(stamps).replace("NaT", "")
+        else:
+            text = values.astype(object).where(values.notna(), "").astype(str).reset_index(drop=True)
+        parts.append(text)
+    key = parts[0]
+    return key.str.cat(parts[1:], sep="|")
