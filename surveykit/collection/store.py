@@ -92,7 +92,7 @@ _SQL_TYPES: dict[str, Any] = {
 _incidents = sa.Table(
     "incidents",
     _metadata,
-    # One column per canonical incident column; surveykit.incidents.reading owns the list and dtypes.
+    # One column per canonical incident column; surveykit.incidents.schema owns the list and dtypes.
     *(
         sa.Column(name, sa.String(128), primary_key=True)
         if name == "incident_id"
