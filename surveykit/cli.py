@@ -15,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from surveykit._options import option_values
 from surveykit.exceptions import SurveykitError
+from surveykit.incidents.reading import Format
 
 __all__ = ["main"]
 
@@ -71,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         "stored (same id) are skipped.",
     )
     incidents.add_argument("path", type=Path, help="CSV, XLSX, JSON file or folder of VERIS JSON files")
-    incidents.add_argument("--format", choices=["csv", "xlsx", "veris"], help="override the detected format")
+    incidents.add_argument("--format", choices=option_values(Format), help="override the detected format")
     incidents.add_argument(
         "--map",
         action="append",
