@@ -145,6 +145,7 @@ def test_whaling_page_shows_the_share_with_interval_and_n(db):
         assert f"{row.estimate:.0%}" in shown
 
 
+@pytest.mark.filterwarnings("ignore::surveykit.SmallSampleWarning")  # three respondents, on purpose
 def test_whaling_page_says_so_when_nobody_saw_more_whaling(db):
     answers = dict(ANSWERS, impersonated_roles=["ceo"], outages_12m=0)
     with Store(db) as store:
