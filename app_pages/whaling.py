@@ -19,6 +19,12 @@ if responses.empty:
 
 shares = SurveyDesign(responses).proportions("whaling_trend", by="wave")
 more = shares[shares["category"] == "increased"]
+if more.empty:  # proportions reports only categories someone chose
+    st.info(
+        f"None of the {len(responses):,} respondents reported more whaling (answered 'increased'), "
+        "so there is no share to show."
+    )
+    st.stop()
 
 for column, row in zip(st.columns(len(more)), more.itertuples(), strict=True):
     column.metric(f"Saw more whaling, {row.wave}", format_share(row.estimate, row.ci_low, row.ci_high))

@@ -10,10 +10,10 @@ from surveykit.collection.instrument import (
     Question,
     default_instrument,
     load_instrument,
-    read_xlsform,
 )
 from surveykit.collection.responses import export_responses, import_responses
 from surveykit.collection.store import Store
+from surveykit.collection.xlsform import read_xlsform
 from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
 from surveykit.exceptions import (
     DataRepairWarning,

@@ -15,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from surveykit._options import option_values
 from surveykit.exceptions import SurveykitError
+from surveykit.incidents.reading import Format
 
 __all__ = ["main"]
 
@@ -71,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         "stored (same id) are skipped.",
     )
     incidents.add_argument("path", type=Path, help="CSV, XLSX, JSON file or folder of VERIS JSON files")
-    incidents.add_argument("--format", choices=["csv", "xlsx", "veris"], help="override the detected format")
+    incidents.add_argument("--format", choices=option_values(Format), help="override the detected format")
     incidents.add_argument(
         "--map",
         action="append",
@@ -88,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Write the stored responses, one row per respondent, to CSV or XLSX (by the "
         "file's extension). Multi-select answers are one true/false column per choice.",
     )
-    export.add_argument("path", type=Path, help="output file, .csv or .xlsx")
+    export.add_argument("path", type=Path, help="output file, .csv or .xlsx, in an existing folder")
     export.add_argument("--wave", action="append", help="only this wave (repeatable)")
     export.set_defaults(run=_export_responses)
 
@@ -124,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
 def _add_import_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
     parser.add_argument("--skip-invalid", action="store_true", help="import the valid rows, skip bad ones")
-    parser.add_argument("--rejects", type=Path, help="write skipped rows and their reasons to this CSV")
+    parser.add_argument(
+        "--rejects", type=Path, help="write skipped rows and their reasons to this CSV, in an existing folder"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"file not found: {exc.filename}")
     except (PermissionError, IsADirectoryError) as exc:
         _fail(f"cannot use {exc.filename}: {exc.strerror}")
+    except OSError as exc:  # the machine, not the input or a bug: a full disk, a read-only mount
+        _fail(f"cannot use {exc.filename}: {exc.strerror}" if exc.filename else str(exc))
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as exc:  # a bug, not bad input: still one line, with a way to see more

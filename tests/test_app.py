@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from surveykit import Store, load_demo
+from surveykit import Store, default_instrument, load_demo
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -143,6 +143,22 @@ def test_whaling_page_shows_the_share_with_interval_and_n(db):
         assert row.estimate == pytest.approx(count / len(wave), rel=1e-12)
         assert (row.ci_low, row.ci_high) == pytest.approx((low, high), rel=1e-9)
         assert f"{row.estimate:.0%}" in shown
+
+
+@pytest.mark.filterwarnings("ignore::surveykit.SmallSampleWarning")  # three respondents, on purpose
+def test_whaling_page_says_so_when_nobody_saw_more_whaling(db):
+    answers = dict(ANSWERS, impersonated_roles=["ceo"], outages_12m=0)
+    with Store(db) as store:
+        instrument = default_instrument()
+        for wave, trend in [("2015-12", "same"), ("2016-12", "decreased"), ("2016-12", "dont_know")]:
+            store.submit(instrument, dict(answers, whaling_trend=trend), wave=wave)
+    at = start("app_pages/whaling.py", user="analyst")
+    assert not at.exception
+    assert len(at.metric) == 0
+    assert at.info[0].value == (
+        "None of the 3 respondents reported more whaling (answered 'increased'), so there is no "
+        "share to show."
+    )
 
 
 @pytest.mark.parametrize("page", ["app_pages/survey.py", "app_pages/login.py"])

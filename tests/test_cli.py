@@ -103,6 +103,54 @@ def test_missing_file(tmp_path):
     assert "absent.csv" in result.stderr and "does not exist" in result.stderr
 
 
+def test_export_into_a_missing_folder_is_a_one_line_error(tmp_path):
+    db = str(tmp_path / "cli.db")
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER + "\n".join(GOOD) + "\n")
+    assert run("--db", db, "import-responses", str(source)).returncode == 0
+    result = run("--db", db, "export-responses", str(tmp_path / "absent" / "out.csv"))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("surveykit: error: Cannot write the export to ")
+    assert f"the folder {str(tmp_path / 'absent')!r} does not exist; create it first" in line
+
+
+def test_rejects_into_a_missing_folder_is_a_one_line_error_and_stores_nothing(tmp_path):
+    db = str(tmp_path / "cli.db")
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER + "\n".join([*GOOD, "2016-12,US,huge,finance,security,increased,no,,no,,no,0"]))
+    rejects = tmp_path / "absent" / "rejects.csv"
+    result = run("--db", db, "import-responses", str(source), "--skip-invalid", "--rejects", str(rejects))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("surveykit: error: Cannot write the rejects to ")
+    assert f"the folder {str(tmp_path / 'absent')!r} does not exist" in line
+    with Store(db) as store:
+        assert store.count_responses() == 0
+
+
+def test_incident_rejects_into_a_missing_folder_is_a_one_line_error_and_stores_nothing(tmp_path):
+    db = str(tmp_path / "inc.db")
+    log = tmp_path / "log.csv"
+    log.write_text("id,date,country,type\nT-1,2015-03-02,US,phishing\nT-2,2015-13-11,GB,whaling_bec\n")
+    rejects = tmp_path / "absent" / "rejects.csv"
+    result = run("--db", db, "import-incidents", str(log), "--skip-invalid", "--rejects", str(rejects))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("surveykit: error: Cannot write the rejects to ") and "absent" in line
+    with Store(db) as store:
+        assert store.count_incidents() == 0
+
+
+def test_other_os_errors_are_one_line_not_an_internal_error(tmp_path, monkeypatch, capsys):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device", "out.csv")
+
+    monkeypatch.setattr("surveykit.collection.responses.export_responses", disk_full)
+    assert main(["--db", str(tmp_path / "cli.db"), "export-responses", str(tmp_path / "out.csv")]) == 2
+    assert capsys.readouterr().err == "surveykit: error: cannot use out.csv: No space left on device\n"
+
+
 def test_add_analyst_reads_password_from_environment(tmp_path):
     import os
 

@@ -128,3 +128,27 @@ def test_export_round_trip(store, tmp_path):
     assert export_responses(store, tmp_path / "out.csv", wave=["2015-12"]) == 1
     with pytest.raises(SurveykitError, match=r"writes \.csv or \.xlsx"):
         export_responses(store, tmp_path / "out.parquet")
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.xlsx"])
+def test_export_into_a_missing_folder_names_the_folder(store, tmp_path, name):
+    import_responses(store, write(tmp_path, GOOD))
+    target = tmp_path / "absent" / name
+    with pytest.raises(SurveykitError, match=r"the folder '.*absent' does not exist; create it first"):
+        export_responses(store, target)
+    assert not target.parent.exists()
+
+
+def test_export_under_a_file_says_it_is_not_a_folder(store, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    with pytest.raises(SurveykitError, match=r"the folder '.*taken' is not a folder"):
+        export_responses(store, blocker / "out.csv")
+
+
+def test_rejects_into_a_missing_folder_fails_before_storing(store, tmp_path):
+    rows = [*GOOD, "2016-12,US,huge,finance,security,increased,no,,no,,no,0"]
+    rejects = tmp_path / "absent" / "rejects.csv"
+    with pytest.raises(SurveykitError, match=r"Cannot write the rejects to .*the folder '.*absent' does not"):
+        import_responses(store, write(tmp_path, rows), skip_invalid=True, rejects_path=rejects)
+    assert store.count_responses() == 0

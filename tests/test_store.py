@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -159,5 +160,21 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 @pytest.mark.postgres
 def test_unreachable_postgres_is_a_clear_error():
-    with pytest.raises(StoreError, match="Cannot open the store"):
+    with pytest.raises(StoreError, match="Cannot open the store") as info:
         Store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    # psycopg adds an "Is the server running ...?" line; the command line prints one line.
+    assert "\n" not in str(info.value)
+    assert "Is the server running" in str(info.value)
+
+
+def test_conflict_found_by_the_database_is_one_line(store, monkeypatch):
+    instrument = default_instrument()
+    store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="first")
+    # Every respondent id the same: the unique constraint, not the key check, must catch it.
+    same_id = SimpleNamespace(uuid4=lambda: SimpleNamespace(hex="same-id"))
+    monkeypatch.setattr("surveykit.collection.store.uuid", same_id)
+    store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="second")
+    with pytest.raises(StoreError, match="The responses conflict with stored ones") as info:
+        store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="third")
+    assert "\n" not in str(info.value)
+    assert store.count_responses() == 2

@@ -19,9 +19,8 @@ An instrument is a YAML (or JSON) document::
         relevant: ${ciso_present} = 'yes'
 
 Question types and the ``relevant`` (skip logic) expressions follow XLSForm, so a form can be
-imported from an XLSForm workbook with :func:`read_xlsform`. Supported expressions:
-``${q} = 'v'``, ``!=``, ``>``, ``>=``, ``<``, ``<=`` against a quoted string or a number,
-``selected(${q}, 'v')``, ``not(...)``, ``and``, ``or`` and parentheses.
+imported from an XLSForm workbook (:mod:`surveykit.collection.xlsform`). The expressions supported
+are listed in :mod:`surveykit.collection._expressions`.
 """
 
 from __future__ import annotations
@@ -32,11 +31,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import pandas as pd
 import yaml
 
+from surveykit._options import check_option
+from surveykit.collection._expressions import Node, parse_expression
 from surveykit.exceptions import InstrumentError
 
 __all__ = [
@@ -47,14 +48,12 @@ __all__ = [
     "QuestionType",
     "default_instrument",
     "load_instrument",
-    "read_xlsform",
 ]
 
 QuestionType = Literal["select_one", "select_multiple", "integer", "decimal", "text"]
 MULTI_SEP = "__"
 """Separator between a multi-select question id and a choice name in tidy column names."""
 
-_QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _DEFAULT_INSTRUMENT = Path(__file__).parent.parent / "data" / "whaling_posture.yaml"
 
@@ -132,7 +131,7 @@ class Instrument:
     questions: tuple[Question, ...]
     description: str = ""
     anonymous: bool = True
-    _conditions: dict[str, _Node] = field(default_factory=dict, repr=False, compare=False)
+    _conditions: dict[str, Node] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any], source: str = "instrument") -> Instrument:
@@ -164,7 +163,7 @@ class Instrument:
             problems.append("'questions' must be a non-empty list")
             raw_questions = []
         questions: list[Question] = []
-        conditions: dict[str, _Node] = {}
+        conditions: dict[str, Node] = {}
         seen: set[str] = set()
         for position, raw in enumerate(raw_questions, start=1):
             question = _parse_question(raw, position, problems)
@@ -174,7 +173,7 @@ class Instrument:
                 problems.append(f"question {question.id!r}: duplicate id")
             if question.relevant:
                 try:
-                    node = _parse_expression(question.relevant)
+                    node = parse_expression(question.relevant)
                 except InstrumentError as exc:
                     problems.append(f"question {question.id!r}: relevant {question.relevant!r}: {exc}")
                 else:
@@ -359,6 +358,9 @@ def load_instrument(path: str | Path) -> Instrument:
     if not path.is_file():
         raise InstrumentError(f"Instrument file {str(path)!r} does not exist.")
     if path.suffix.lower() == ".xlsx":
+        # Imported here because the XLSForm reader builds on Instrument, defined above.
+        from surveykit.collection.xlsform import read_xlsform
+
         return read_xlsform(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -373,123 +375,6 @@ def default_instrument() -> Instrument:
     return load_instrument(_DEFAULT_INSTRUMENT)
 
 
-def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
-    """Import an instrument from an XLSForm workbook.
-
-    Reads the ``survey``, ``choices`` and optional ``settings`` sheets. Supported rows are
-    ``select_one LIST``, ``select_multiple LIST``, ``integer``, ``decimal`` and ``text``;
-    ``note``, ``start``, ``end`` and metadata rows are ignored. Columns used: ``type``,
-    ``name``, ``label`` (or ``label::English``), ``required``, ``relevant``, ``hint`` and,
-    for numbers, a ``constraint`` of the form ``. >= 0 and . <= 100``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.xlsx`` workbook.
-    form_id : str, optional
-        Instrument id when the settings sheet has no ``form_id``.
-
-    Raises
-    ------
-    InstrumentError
-        If a sheet or column is missing, a row type is unsupported, or the form is invalid.
-    """
-    import openpyxl
-
-    path = Path(path)
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a non-workbook
-        raise InstrumentError(f"{path.name} is not a readable Excel workbook: {exc}") from None
-    sheets = {name.lower(): workbook[name] for name in workbook.sheetnames}
-    if "survey" not in sheets:
-        raise InstrumentError(f"{path.name}: an XLSForm needs a 'survey' sheet; found {workbook.sheetnames}")
-    survey = _sheet_records(sheets["survey"])
-    choices_rows = _sheet_records(sheets["choices"]) if "choices" in sheets else []
-    settings_rows = _sheet_records(sheets["settings"]) if "settings" in sheets else []
-    settings = settings_rows[0] if settings_rows else {}
-    lists: dict[str, list[dict[str, str]]] = {}
-    for row in choices_rows:
-        list_name = row.get("list_name") or row.get("list name")
-        if list_name and row.get("name") is not None:
-            lists.setdefault(str(list_name), []).append(
-                {"name": str(row["name"]), "label": str(_label(row) or row["name"])}
-            )
-    problems: list[str] = []
-    questions: list[dict[str, Any]] = []
-    for number, row in enumerate(survey, start=2):
-        row_type = str(row.get("type") or "").strip()
-        if not row_type:
-            continue
-        kind, _, list_name = row_type.partition(" ")
-        if kind in _XLSFORM_IGNORED:
-            continue
-        name = row.get("name")
-        where = f"survey row {number} ({name or row_type})"
-        if kind not in _QUESTION_TYPES:
-            problems.append(
-                f"{where}: type {row_type!r} is not supported; use one of {list(_QUESTION_TYPES)}"
-            )
-            continue
-        item: dict[str, Any] = {
-            "id": name,
-            "type": kind,
-            "text": _label(row) or "",
-            "required": str(row.get("required") or "").strip().lower() in {"yes", "true", "1"},
-        }
-        if row.get("relevant"):
-            item["relevant"] = str(row["relevant"])
-        if row.get("hint"):
-            item["hint"] = str(row["hint"])
-        if kind.startswith("select"):
-            list_name = list_name.strip()
-            if list_name not in lists:
-                problems.append(f"{where}: choice list {list_name!r} is not on the choices sheet")
-                continue
-            item["choices"] = lists[list_name]
-        constraint = row.get("constraint")
-        if constraint and kind in {"integer", "decimal"}:
-            for op, bound in re.findall(r"\.\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)", str(constraint)):
-                item["minimum" if op == ">=" else "maximum"] = float(bound)
-        questions.append(item)
-    if problems:
-        raise InstrumentError(f"{path.name} is not a supported XLSForm:", problems)
-    spec = {
-        "id": settings.get("form_id") or form_id or path.stem,
-        "version": int(str(settings.get("version") or 1).strip() or 1),
-        "title": settings.get("form_title") or path.stem,
-        "questions": questions,
-    }
-    return Instrument.from_dict(spec, source=path.name)
-
-
-_XLSFORM_IGNORED = {
-    "note", "start", "end", "today", "deviceid", "username", "begin", "end_group",
-    "calculate", "audit", "phonenumber", "simserial", "subscriberid",
-}  # fmt: skip
-
-
-def _sheet_records(sheet: Any) -> list[dict[str, Any]]:
-    rows = list(sheet.iter_rows(values_only=True))
-    if not rows:
-        return []
-    header = [str(h).strip().lower() if h is not None else "" for h in rows[0]]
-    return [
-        {h: v for h, v in zip(header, row, strict=False) if h and v is not None}
-        for row in rows[1:]
-        if any(v is not None for v in row)
-    ]
-
-
-def _label(row: Mapping[str, Any]) -> str | None:
-    if row.get("label"):
-        return str(row["label"])
-    for key, value in row.items():
-        if key.startswith("label::") and value:
-            return str(value)
-    return None
-
-
 def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | None:
     if not isinstance(raw, Mapping):
         problems.append(f"question #{position}: expected a mapping, got {raw!r}")
@@ -502,8 +387,10 @@ def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | 
             f"{where}: 'id' must be lower snake case (letters, digits, single underscores), got {qid!r}"
         )
     qtype = raw.get("type")
-    if qtype not in _QUESTION_TYPES:
-        problems.append(f"{where}: 'type' must be one of {list(_QUESTION_TYPES)}, got {qtype!r}")
+    try:
+        check_option(f"{where}: 'type'", qtype, QuestionType, error=InstrumentError)
+    except InstrumentError as exc:
+        problems.append(str(exc))  # collected, so every problem of the instrument is reported at once
     text = raw.get("text")
     if not isinstance(text, str) or not text.strip():
         problems.append(f"{where}: 'text' (the wording) is missing")
@@ -626,176 +513,3 @@ def _clean_number(question: Question, value: Any) -> tuple[float | int | None, s
     if question.maximum is not None and number > question.maximum:
         return None, f"{value!r} is above the maximum {question.maximum:g}"
     return number, None
-
-
-# --- skip-logic expressions -------------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<ref>\$\{[a-z][a-z0-9_]*\})|(?P<str>'[^']*'|\"[^\"]*\")|(?P<num>-?\d+(?:\.\d+)?)"
-    r"|(?P<op>!=|>=|<=|=|>|<)|(?P<word>and|or|not|selected)\b|(?P<punct>[(),]))"
-)
-
-
-class _Node:
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        raise NotImplementedError
-
-    def references(self) -> set[str]:
-        raise NotImplementedError
-
-    def compared_values(self) -> list[tuple[str, str]]:
-        return []
-
-
-@dataclass(frozen=True)
-class _Compare(_Node):
-    ref: str
-    op: str
-    value: str | float
-
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        answer = answers.get(self.ref)
-        if answer is None:
-            # XLSForm compares an unanswered question as an empty string.
-            return self.op == "!="
-        if isinstance(self.value, float):
-            try:
-                left: Any = float(answer)
-            except (TypeError, ValueError):
-                return False
-        else:
-            left = str(answer)
-        right = self.value
-        return {
-            "=": left == right,
-            "!=": left != right,
-            ">": left > right,
-            ">=": left >= right,
-            "<": left < right,
-            "<=": left <= right,
-        }[self.op]
-
-    def references(self) -> set[str]:
-        return {self.ref}
-
-    def compared_values(self) -> list[tuple[str, str]]:
-        return [(self.ref, self.value)] if isinstance(self.value, str) else []
-
-
-@dataclass(frozen=True)
-class _Selected(_Node):
-    ref: str
-    value: str
-
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        answer = answers.get(self.ref)
-        if answer is None:
-            return False
-        if isinstance(answer, str):
-            return answer == self.value
-        return self.value in answer
-
-    def references(self) -> set[str]:
-        return {self.ref}
-
-    def compared_values(self) -> list[tuple[str, str]]:
-        return [(self.ref, self.value)]
-
-
-@dataclass(frozen=True)
-class _Logic(_Node):
-    op: str
-    parts: tuple[_Node, ...]
-
-    def evaluate(self, answers: Mapping[str, Any]) -> bool:
-        if self.op == "not":
-            return not self.parts[0].evaluate(answers)
-        results = (p.evaluate(answers) for p in self.parts)
-        return all(results) if self.op == "and" else any(results)
-
-    def references(self) -> set[str]:
-        return set().union(*(p.references() for p in self.parts))
-
-    def compared_values(self) -> list[tuple[str, str]]:
-        return [pair for p in self.parts for pair in p.compared_values()]
-
-
-def _tokenize(expression: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    position = 0
-    expression = expression.rstrip()
-    while position < len(expression):
-        match = _TOKEN.match(expression, position)
-        if not match or match.end() == position:
-            raise InstrumentError(f"cannot read the expression at {expression[position:]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        position = match.end()
-    return tokens
-
-
-def _parse_expression(expression: str) -> _Node:
-    tokens = _tokenize(expression)
-    position = 0
-
-    def peek() -> tuple[str, str] | None:
-        return tokens[position] if position < len(tokens) else None
-
-    def take(kind: str, text: str | None = None) -> str:
-        nonlocal position
-        token = peek()
-        if token is None or token[0] != kind or (text is not None and token[1] != text):
-            found = "the end" if token is None else repr(token[1])
-            raise InstrumentError(f"expected {text or kind} but found {found}")
-        position += 1
-        return token[1]
-
-    def parse_or() -> _Node:
-        parts = [parse_and()]
-        while peek() == ("word", "or"):
-            take("word", "or")
-            parts.append(parse_and())
-        return parts[0] if len(parts) == 1 else _Logic("or", tuple(parts))
-
-    def parse_and() -> _Node:
-        parts = [parse_atom()]
-        while peek() == ("word", "and"):
-            take("word", "and")
-            parts.append(parse_atom())
-        return parts[0] if len(parts) == 1 else _Logic("and", tuple(parts))
-
-    def literal() -> str | float:
-        token = peek()
-        if token and token[0] == "str":
-            return take("str")[1:-1]
-        return float(take("num"))
-
-    def parse_atom() -> _Node:
-        token = peek()
-        if token == ("punct", "("):
-            take("punct", "(")
-            node = parse_or()
-            take("punct", ")")
-            return node
-        if token == ("word", "not"):
-            take("word", "not")
-            take("punct", "(")
-            node = parse_or()
-            take("punct", ")")
-            return _Logic("not", (node,))
-        if token == ("word", "selected"):
-            take("word", "selected")
-            take("punct", "(")
-            ref = take("ref")[2:-1]
-            take("punct", ",")
-            value = take("str")[1:-1]
-            take("punct", ")")
-            return _Selected(ref, value)
-        ref = take("ref")[2:-1]
-        op = take("op")
-        return _Compare(ref, op, literal())
-
-    node = parse_or()
-    if peek() is not None:
-        raise InstrumentError(f"unexpected {peek()[1]!r} after a complete expression")
-    return node

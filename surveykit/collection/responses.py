@@ -122,7 +122,8 @@ def import_responses(
     skip_invalid : bool
         Store the valid rows and skip the invalid ones instead of importing nothing.
     rejects_path : str or Path, optional
-        With ``skip_invalid``, write the rejected rows' problems here as CSV.
+        With ``skip_invalid``, write the rejected rows' problems here as CSV. Its folder must
+        exist; it is checked before anything is read or stored.
 
     Returns
     -------
@@ -133,8 +134,12 @@ def import_responses(
     ImportValidationError
         If any row is invalid and ``skip_invalid`` is false; nothing is stored. The error lists
         every problem with its row, column, value and reason.
+    SurveykitError
+        If the rejects file cannot be written; nothing is stored.
     """
     path = Path(path)
+    if rejects_path is not None:
+        rejects_path = _writable(rejects_path, "the rejects")
     if instrument is None:
         try:
             instrument = store.instrument()
@@ -149,9 +154,10 @@ def import_responses(
             "(use --skip-invalid to import the valid rows):",
             problems,
         )
-    results = store.add_responses(instrument, rows)
     if rejects_path is not None and problems:
-        pd.DataFrame([vars(p) for p in problems]).to_csv(rejects_path, index=False)
+        # Written before storing, so a rejects file that cannot be written leaves the store as it was.
+        _write(pd.DataFrame([vars(p) for p in problems]), rejects_path, "the rejects")
+    results = store.add_responses(instrument, rows)
     added = sum(r.created for r in results)
     return ResponseImportReport(added, len(results) - added, problems, path.name)
 
@@ -159,21 +165,43 @@ def import_responses(
 def export_responses(store: Store, path: str | Path, *, wave: list[str] | None = None) -> int:
     """Write stored responses to a CSV or XLSX file (by extension); returns the row count.
 
+    The folder must exist: a mistyped path is reported rather than created.
+
     Raises
     ------
     SurveykitError
-        If the extension is neither ``.csv`` nor ``.xlsx``.
+        If the extension is neither ``.csv`` nor ``.xlsx``, or the file cannot be written
+        (its folder missing, say).
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
         raise SurveykitError(f"export-responses writes .csv or .xlsx, not {suffix or 'no extension'!r}")
+    path = _writable(path, "the export")
     frame = store.responses(wave=wave)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_excel(path, index=False, sheet_name="responses", engine="openpyxl")
+    _write(frame, path, "the export", excel=suffix == ".xlsx")
     return len(frame)
+
+
+def _writable(path: str | Path, role: str) -> Path:
+    """``path`` if its folder exists, so a mistyped output path fails before any work is done."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist; create it first"
+        raise SurveykitError(f"Cannot write {role} to {str(path)!r}: the folder {str(folder)!r} {state}.")
+    return path
+
+
+def _write(frame: pd.DataFrame, path: Path, role: str, *, excel: bool = False) -> None:
+    """Write ``frame`` as CSV or a one-sheet workbook; an I/O failure becomes one clear line."""
+    try:
+        if excel:
+            frame.to_excel(path, index=False, sheet_name="responses", engine="openpyxl")
+        else:
+            frame.to_csv(path, index=False)
+    except OSError as exc:
+        raise SurveykitError(f"Cannot write {role} to {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _check_columns(frame: pd.DataFrame, instrument: Instrument, wave: str | None, name: str) -> None:

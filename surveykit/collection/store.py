@@ -155,6 +155,12 @@ def resolve_db_url(url: str | None = None) -> str:
     return f"{driver}://{rest}"
 
 
+def _one_line(error: BaseException | None) -> str:
+    """A database driver's message on one line: PostgreSQL adds DETAIL and HINT lines, psycopg an
+    "Is the server running" line, and the command line prints every error as a single line."""
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
 def _redact(url: str) -> str:
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
@@ -194,14 +200,16 @@ class Store:
                     raise StoreError(f"The folder for the SQLite file {database!r} does not exist.")
             self._create_schema()
         except NoSuchModuleError as exc:
-            raise StoreError(f"No database driver for {_redact(self.url)!r}: {exc}") from None
+            raise StoreError(f"No database driver for {_redact(self.url)!r}: {_one_line(exc)}") from None
         except ModuleNotFoundError as exc:
             raise StoreError(
                 f"The driver for {_redact(self.url)!r} is not installed ({exc.name}); "
                 "install it with: pip install 'surveykit[postgres]'"
             ) from None
         except (OperationalError, sa.exc.DBAPIError) as exc:
-            raise StoreError(f"Cannot open the store at {_redact(self.url)!r}: {exc.orig or exc}") from None
+            raise StoreError(
+                f"Cannot open the store at {_redact(self.url)!r}: {_one_line(exc.orig or exc)}"
+            ) from None
 
     def __repr__(self) -> str:
         return f"Store({_redact(self.url)!r})"
@@ -426,7 +434,8 @@ class Store:
                 try:
                     conn.execute(_responses.insert(), new_rows)
                 except IntegrityError as exc:
-                    raise StoreError(f"The responses conflict with stored ones: {exc.orig}") from None
+                    reason = _one_line(exc.orig)
+                    raise StoreError(f"The responses conflict with stored ones: {reason}") from None
         return results
 
     def count_responses(self, wave: str | None = None) -> int:

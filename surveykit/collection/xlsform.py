@@ -1,0 +1,131 @@
+"""Import an instrument from an XLSForm workbook (the ``survey``, ``choices`` and ``settings`` sheets)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from surveykit._options import option_values
+from surveykit.collection.instrument import Instrument, QuestionType
+from surveykit.exceptions import InstrumentError
+
+__all__ = ["read_xlsform"]
+
+_XLSFORM_IGNORED = {
+    "note", "start", "end", "today", "deviceid", "username", "begin", "end_group",
+    "calculate", "audit", "phonenumber", "simserial", "subscriberid",
+}  # fmt: skip
+
+
+def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
+    """Import an instrument from an XLSForm workbook.
+
+    Reads the ``survey``, ``choices`` and optional ``settings`` sheets. Supported rows are
+    ``select_one LIST``, ``select_multiple LIST``, ``integer``, ``decimal`` and ``text``;
+    ``note``, ``start``, ``end`` and metadata rows are ignored. Columns used: ``type``,
+    ``name``, ``label`` (or ``label::English``), ``required``, ``relevant``, ``hint`` and,
+    for numbers, a ``constraint`` of the form ``. >= 0 and . <= 100``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xlsx`` workbook.
+    form_id : str, optional
+        Instrument id when the settings sheet has no ``form_id``.
+
+    Raises
+    ------
+    InstrumentError
+        If a sheet or column is missing, a row type is unsupported, or the form is invalid.
+    """
+    import openpyxl
+
+    path = Path(path)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a non-workbook
+        raise InstrumentError(f"{path.name} is not a readable Excel workbook: {exc}") from None
+    sheets = {name.lower(): workbook[name] for name in workbook.sheetnames}
+    if "survey" not in sheets:
+        raise InstrumentError(f"{path.name}: an XLSForm needs a 'survey' sheet; found {workbook.sheetnames}")
+    survey = _sheet_records(sheets["survey"])
+    choices_rows = _sheet_records(sheets["choices"]) if "choices" in sheets else []
+    settings_rows = _sheet_records(sheets["settings"]) if "settings" in sheets else []
+    settings = settings_rows[0] if settings_rows else {}
+    lists: dict[str, list[dict[str, str]]] = {}
+    for row in choices_rows:
+        list_name = row.get("list_name") or row.get("list name")
+        if list_name and row.get("name") is not None:
+            lists.setdefault(str(list_name), []).append(
+                {"name": str(row["name"]), "label": str(_label(row) or row["name"])}
+            )
+    problems: list[str] = []
+    questions: list[dict[str, Any]] = []
+    for number, row in enumerate(survey, start=2):
+        row_type = str(row.get("type") or "").strip()
+        if not row_type:
+            continue
+        kind, _, list_name = row_type.partition(" ")
+        if kind in _XLSFORM_IGNORED:
+            continue
+        name = row.get("name")
+        where = f"survey row {number} ({name or row_type})"
+        if kind not in option_values(QuestionType):
+            # Not check_option: these are valid XLSForm types surveykit does not model, so say so.
+            problems.append(
+                f"{where}: type {row_type!r} is not supported; use one of {list(option_values(QuestionType))}"
+            )
+            continue
+        item: dict[str, Any] = {
+            "id": name,
+            "type": kind,
+            "text": _label(row) or "",
+            "required": str(row.get("required") or "").strip().lower() in {"yes", "true", "1"},
+        }
+        if row.get("relevant"):
+            item["relevant"] = str(row["relevant"])
+        if row.get("hint"):
+            item["hint"] = str(row["hint"])
+        if kind.startswith("select"):
+            list_name = list_name.strip()
+            if list_name not in lists:
+                problems.append(f"{where}: choice list {list_name!r} is not on the choices sheet")
+                continue
+            item["choices"] = lists[list_name]
+        constraint = row.get("constraint")
+        if constraint and kind in {"integer", "decimal"}:
+            for op, bound in re.findall(r"\.\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)", str(constraint)):
+                item["minimum" if op == ">=" else "maximum"] = float(bound)
+        questions.append(item)
+    if problems:
+        raise InstrumentError(f"{path.name} is not a supported XLSForm:", problems)
+    spec = {
+        "id": settings.get("form_id") or form_id or path.stem,
+        "version": int(str(settings.get("version") or 1).strip() or 1),
+        "title": settings.get("form_title") or path.stem,
+        "questions": questions,
+    }
+    return Instrument.from_dict(spec, source=path.name)
+
+
+def _sheet_records(sheet: Any) -> list[dict[str, Any]]:
+    rows = list(sheet.iter_rows(values_only=True))
+    if not rows:
+        return []
+    header = [str(h).strip().lower() if h is not None else "" for h in rows[0]]
+    return [
+        {h: v for h, v in zip(header, row, strict=False) if h and v is not None}
+        for row in rows[1:]
+        if any(v is not None for v in row)
+    ]
+
+
+def _label(row: Mapping[str, Any]) -> str | None:
+    if row.get("label"):
+        return str(row["label"])
+    for key, value in row.items():
+        if key.startswith("label::") and value:
+            return str(value)
+    return None
