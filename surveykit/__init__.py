@@ -5,12 +5,8 @@ The public API is imported here explicitly; everything else is private.
 
 from __future__ import annotations
 
-from surveykit.collection.instrument import (
-    Instrument,
-    Question,
-    default_instrument,
-    load_instrument,
-)
+from surveykit.collection.instrument import Instrument, Question
+from surveykit.collection.loading import default_instrument, load_instrument
 from surveykit.collection.responses import export_responses, import_responses
 from surveykit.collection.store import Store
 from surveykit.collection.xlsform import read_xlsform

@@ -178,7 +178,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _import_responses(args: argparse.Namespace) -> int:
-    from surveykit.collection.instrument import load_instrument
+    from surveykit.collection.loading import load_instrument
     from surveykit.collection.responses import import_responses
 
     with _store(args) as store:
@@ -242,7 +242,7 @@ def _add_analyst(args: argparse.Namespace) -> int:
 
 
 def _check_instrument(args: argparse.Namespace) -> int:
-    from surveykit.collection.instrument import load_instrument
+    from surveykit.collection.loading import load_instrument
 
     instrument = load_instrument(args.path)
     print(

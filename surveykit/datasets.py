@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveykit.collection.instrument import MULTI_SEP, Instrument, default_instrument
+from surveykit.collection.instrument import MULTI_SEP, Instrument
+from surveykit.collection.loading import default_instrument
 from surveykit.collection.store import Store
 from surveykit.incidents.schema import INCIDENT_DTYPES
 

@@ -25,16 +25,13 @@ are listed in :mod:`surveykit.collection._expressions`.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 
 from surveykit._options import check_option
 from surveykit.collection._expressions import Node, parse_expression
@@ -46,8 +43,6 @@ __all__ = [
     "Instrument",
     "Question",
     "QuestionType",
-    "default_instrument",
-    "load_instrument",
 ]
 
 QuestionType = Literal["select_one", "select_multiple", "integer", "decimal", "text"]
@@ -55,7 +50,6 @@ MULTI_SEP = "__"
 """Separator between a multi-select question id and a choice name in tidy column names."""
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-_DEFAULT_INSTRUMENT = Path(__file__).parent.parent / "data" / "whaling_posture.yaml"
 
 
 @dataclass(frozen=True)
@@ -338,41 +332,6 @@ class Instrument:
                 item["hint"] = q.hint
             out["questions"].append(item)
         return out
-
-
-def load_instrument(path: str | Path) -> Instrument:
-    """Read and validate an instrument from a YAML or JSON file, or an XLSForm workbook.
-
-    Parameters
-    ----------
-    path : str or Path
-        ``.yaml``/``.yml``, ``.json`` or ``.xlsx`` (XLSForm) file.
-
-    Raises
-    ------
-    InstrumentError
-        If the file cannot be read or parsed, or the instrument is invalid; the message lists
-        every problem with the question it concerns.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InstrumentError(f"Instrument file {str(path)!r} does not exist.")
-    if path.suffix.lower() == ".xlsx":
-        # Imported here because the XLSForm reader builds on Instrument, defined above.
-        from surveykit.collection.xlsform import read_xlsform
-
-        return read_xlsform(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        spec = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InstrumentError(f"{path.name} could not be parsed: {exc}") from None
-    return Instrument.from_dict(spec, source=path.name)
-
-
-def default_instrument() -> Instrument:
-    """The bundled "Whaling and email security posture" instrument."""
-    return load_instrument(_DEFAULT_INSTRUMENT)
 
 
 def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | None:

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from surveykit._tabular import read_csv_cells, read_xlsx_sheet
-from surveykit.collection.instrument import MULTI_SEP, Instrument, default_instrument
+from surveykit.collection.instrument import MULTI_SEP, Instrument
+from surveykit.collection.loading import default_instrument
 from surveykit.collection.store import Store
 from surveykit.exceptions import ImportValidationError, Problem, SurveykitError
 
