@@ -207,7 +207,7 @@ def test_unparseable_expression_is_reported():
         Instrument.from_dict(spec)
 
 
-def make_xlsform(path: Path, survey_rows: list[list[object]]) -> Path:
+def make_xlsform(path: Path, survey_rows: list[list[object]], version: object = "3") -> Path:
     book = openpyxl.Workbook()
     survey = book.active
     survey.title = "survey"
@@ -220,7 +220,7 @@ def make_xlsform(path: Path, survey_rows: list[list[object]]) -> Path:
         choices.append(["yn", name, label])
     settings = book.create_sheet("settings")
     settings.append(["form_id", "form_title", "version"])
-    settings.append(["ciso-check", "CISO check", "3"])
+    settings.append(["ciso-check", "CISO check", version])
     book.save(path)
     return path
 
@@ -257,3 +257,17 @@ def test_xlsform_with_unknown_list_and_type_is_rejected(tmp_path):
         read_xlsform(path)
     assert "choice list 'colours' is not on the choices sheet" in str(info.value)
     assert "type 'geopoint' is not supported" in str(info.value)
+
+
+@pytest.mark.parametrize(("version", "stored"), [(2024010101, 2024010101), (7.0, 7), ("12", 12), (None, 1)])
+def test_xlsform_version_is_a_whole_number(tmp_path, version, stored):
+    path = make_xlsform(tmp_path / "form.xlsx", [["integer", "n", "N?", None, None, None]], version=version)
+    assert read_xlsform(path).version == stored
+
+
+@pytest.mark.parametrize("version", ["2024.1", "vGx3kPm", "0"])
+def test_xlsform_version_that_is_not_a_whole_number_is_a_clear_error(tmp_path, version):
+    # Found by a probe: "2024.1" crashed with an internal ValueError.
+    path = make_xlsform(tmp_path / "form.xlsx", [["integer", "n", "N?", None, None, None]], version=version)
+    with pytest.raises(InstrumentError, match=rf"settings sheet: version '{version}' is not a whole number"):
+        read_xlsform(path)

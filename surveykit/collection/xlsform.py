@@ -99,15 +99,34 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
             for op, bound in re.findall(r"\.\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)", str(constraint)):
                 item["minimum" if op == ">=" else "maximum"] = float(bound)
         questions.append(item)
+    version = _version(settings.get("version"), problems)
     if problems:
         raise InstrumentError(f"{path.name} is not a supported XLSForm:", problems)
     spec = {
         "id": settings.get("form_id") or form_id or path.stem,
-        "version": int(str(settings.get("version") or 1).strip() or 1),
+        "version": version,
         "title": settings.get("form_title") or path.stem,
         "questions": questions,
     }
     return Instrument.from_dict(spec, source=path.name)
+
+
+def _version(value: object, problems: list[str]) -> int:
+    """The settings ``version`` as a whole number (1 when blank); stored responses carry it."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return 1
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not (number.is_integer() and number >= 1):
+        problems.append(
+            f"settings sheet: version {text[:40]!r} is not a whole number; use one such as 2024010101 "
+            "(many XLSForm tools write the date and a counter)"
+        )
+        return 1
+    return int(number)
 
 
 def _sheet_records(sheet: Any) -> list[dict[str, Any]]:
