@@ -27,15 +27,10 @@ from surveykit.exceptions import (
     SurveykitError,
     WeightError,
 )
+from surveykit.incidents.counts import incident_counts
 from surveykit.incidents.durations import kaplan_meier, km_quantiles, time_to_resolve
-from surveykit.incidents.growth import (
-    cagr,
-    growth_trend,
-    incident_counts,
-    loss_growth,
-    poisson_rate_ratio,
-    yoy_growth,
-)
+from surveykit.incidents.growth import cagr, poisson_rate_ratio, yoy_growth
+from surveykit.incidents.losses import loss_growth
 from surveykit.incidents.reading import (
     INCIDENT_COLUMNS,
     ImportReport,
@@ -44,6 +39,7 @@ from surveykit.incidents.reading import (
     read_incidents,
     validate_incidents,
 )
+from surveykit.incidents.trend import growth_trend
 from surveykit.survey.comparisons import (
     IndependenceTest,
     compare_domains,

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from surveykit._grouping import by_columns as _by_list
+from surveykit._options import check_option
 from surveykit._validation import check_level as _check_level
 from surveykit._validation import validated_weights
 from surveykit.exceptions import SurveykitError
-from surveykit.incidents.growth import _by_list, _check_choice
 
 __all__ = ["survey_growth"]
 
 BootstrapMethod = Literal["bca", "percentile"]
-_BOOTSTRAP_METHODS = ("bca", "percentile")
 
 
 def survey_growth(
@@ -66,7 +66,7 @@ def survey_growth(
         ``se`` is the bootstrap standard error of ``growth``.
     """
     _check_level(level)
-    _check_choice("ci_method", ci_method, _BOOTSTRAP_METHODS)
+    check_option("ci_method", ci_method, BootstrapMethod)
     groups = _by_list(by, data)
     for name in (current, previous, *([weight] if weight else [])):
         if name not in data.columns:
