@@ -115,8 +115,31 @@ def test_auto_keeps_the_score_interval_for_poisson_counts() -> None:
     log = monthly_log(STEADY)
     auto = yoy_growth(log).iloc[0]
     score = yoy_growth(log, method="score").iloc[0]
-    assert auto["method"] == "score" and auto["dispersion_p_value"] > 0.05
+    # The quasi-Poisson interval would be the narrower: t(0.975; 22)^2 phi < z(0.975)^2.
+    assert auto["method"] == "score" and auto["dispersion"] < (1.959964 / 2.073873) ** 2
     assert (auto["ci_low"], auto["ci_high"]) == (score["ci_low"], score["ci_high"])
+
+
+def test_auto_widens_for_mild_overdispersion_the_test_would_miss() -> None:
+    # Pearson chi-square (12 * 7^2 / 50 + 12 * 8^2 / 60) = 24.56 on 22 df: phi = 1.116, not
+    # significant (p = 0.32), but enough to widen the interval; a 5% pre-test would keep the
+    # too-narrow Poisson interval (bench/coverage.py: 92.6% coverage at phi = 1.5).
+    months = pd.DataFrame(
+        {
+            "year": np.repeat([2015, 2016], 12),
+            "month": np.tile(np.arange(1, 13), 2),
+            "count": np.concatenate([50 + np.tile([7, -7], 6), 60 + np.tile([8, -8], 6)]),
+        }
+    )
+    auto = yoy_growth(monthly_log(months)).iloc[0]
+    assert auto["dispersion"] == pytest.approx(24.56 / 22)
+    assert (
+        auto["dispersion_p_value"] == pytest.approx(stats.chi2.sf(24.56, 22))
+        and auto["dispersion_p_value"] > 0.3
+    )
+    assert auto["method"] == "quasi-poisson score"
+    score = yoy_growth(monthly_log(months), method="score").iloc[0]
+    assert auto["ci_high"] - auto["ci_low"] > score["ci_high"] - score["ci_low"]
 
 
 def test_ic3_bec_complaints() -> None:

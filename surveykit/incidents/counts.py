@@ -97,9 +97,9 @@ def incident_counts(
     >>> import surveykit as sk
     >>> sk.incident_counts(sk.demo_incidents())[["period", "estimate", "ci_low", "ci_high"]].round(1)
       period  estimate  ci_low  ci_high
-    0   2014    1000.0   939.4   1063.5
-    1   2015    1380.0  1308.3   1454.6
-    2   2016    1560.0  1483.9   1639.4
+    0   2014    1000.0   939.0   1064.0
+    1   2015    1380.0  1308.1   1454.8
+    2   2016    1560.0  1483.5   1639.4
     """
     level = check_level(level)
     min_n, caution_n = check_thresholds(min_n, caution_n)
