@@ -79,7 +79,13 @@ def kaplan_meier(
     curve = _curve(time, event, level, method)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     return result_frame(
-        curve, ["time"], _CURVE_EXTRAS, min_n=min_n, caution_n=caution_n, blank=["std_err"], what="curves"
+        curve,
+        ["time"],
+        _CURVE_EXTRAS,
+        min_n=min_n,
+        caution_n=caution_n,
+        blank=["std_err"],
+        what="curve points",
     )
 
 
