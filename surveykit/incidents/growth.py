@@ -34,7 +34,7 @@ monthly counts, 1,000 then 1,380 incidents a year) a nominal 95% Poisson score i
 ``phi`` from 1.5 up, and 96% for Poisson counts. Switching on the Pearson dispersion test at
 the 5% level instead (as :func:`surveykit.growth_trend` does) was rejected: moderately
 overdispersed counts (``phi = 1.5``) often pass the test and get the Poisson interval, and
-the coverage falls to 93%.
+the coverage falls to 92.6%.
 
 The dispersion ``phi`` is the Pearson chi-square over its degrees of freedom of the monthly
 counts in two 12-month windows, each around its own mean: the 12 months ending with the last
