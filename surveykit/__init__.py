@@ -24,18 +24,14 @@ from surveykit.exceptions import (
     SurveykitError,
     WeightError,
 )
+from surveykit.incidents.counts import incident_counts
 from surveykit.incidents.durations import kaplan_meier, km_quantiles, time_to_resolve
-from surveykit.incidents.growth import (
-    cagr,
-    growth_trend,
-    incident_counts,
-    loss_growth,
-    poisson_rate_ratio,
-    yoy_growth,
-)
+from surveykit.incidents.growth import cagr, poisson_rate_ratio, yoy_growth
 from surveykit.incidents.importing import ImportReport, import_incidents
+from surveykit.incidents.losses import loss_growth
 from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
 from surveykit.incidents.schema import INCIDENT_COLUMNS
+from surveykit.incidents.trend import growth_trend
 from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
 from surveykit.survey.estimates import survey_growth

@@ -5,10 +5,11 @@ resolved are right-censored at ``as_of`` (by default the latest detection or res
 the log), so long outages still open are not dropped, which would bias durations down.
 
 Quantile intervals follow R ``survival`` (``quantile(survfit(...))``): pointwise confidence
-bands for the survival curve (Greenwood variance; ``conf_type`` as R's ``conf.type``, default
+bands for the survival curve (Greenwood variance; ``method`` as R's ``conf.type``, default
 ``"log"`` like R) are intersected with the horizontal line at ``1 - p``; a flat stretch exactly
 at ``1 - p`` gives the midpoint. When a band never reaches ``1 - p`` the limit is missing
-("not reached"), as R reports ``NA``. The Kaplan-Meier curve itself is the same as
+("not reached"), as R reports ``NA``. A quantile's interval comes from inverting the bands, so
+it has no standard error: ``se`` is NaN. The Kaplan-Meier curve itself is the same as
 statsmodels' ``SurvfuncRight`` and lifelines' ``KaplanMeierFitter``; the quantile interval is
 computed here because statsmodels' test-inversion interval stops at the last event time where
 R reports an open upper limit.
@@ -16,6 +17,7 @@ R reports an open upper limit.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
@@ -24,15 +26,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from surveykit.exceptions import SurveykitError
+from surveykit._grouping import by_columns, iter_groups
+from surveykit._options import check_option
+from surveykit._validation import check_level, require_columns
+from surveykit.exceptions import IncompleteDataWarning, SurveykitError
+from surveykit.incidents._result import check_thresholds, result_frame
 
 __all__ = ["kaplan_meier", "km_quantiles", "time_to_resolve"]
 
-ConfType = Literal["log", "log-log", "plain"]
+BandMethod = Literal["log", "log-log", "plain"]
 Unit = Literal["minutes", "hours", "days"]
-_CONF_TYPES = ("log", "log-log", "plain")
-_UNITS = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+_SECONDS = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _TOL = np.sqrt(np.finfo(float).eps)
+_CURVE_EXTRAS = ["n_risk", "n_event", "n_censor", "std_err"]
 
 
 def kaplan_meier(
@@ -40,7 +46,9 @@ def kaplan_meier(
     event: Sequence[bool] | np.ndarray,
     *,
     level: float = 0.95,
-    conf_type: ConfType = "log",
+    method: BandMethod = "log",
+    min_n: int = 5,
+    caution_n: int = 30,
 ) -> pd.DataFrame:
     """Kaplan-Meier survival curve with Greenwood pointwise confidence bands.
 
@@ -52,24 +60,47 @@ def kaplan_meier(
         True when the duration ended in the event (resolution), False when censored.
     level : float
         Confidence level of the bands.
-    conf_type : {"log", "log-log", "plain"}
+    method : {"log", "log-log", "plain"}
         Transformation of the bands, as R ``survfit(conf.type=)``.
+    min_n, caution_n : int
+        Disclosure thresholds on ``n``, the number of durations the curve rests on.
 
     Returns
     -------
     DataFrame
-        One row per distinct time: ``time, n_risk, n_event, n_censor, survival, std_err,
-        ci_low, ci_high``; ``std_err`` is the Greenwood standard error of the cumulative
-        hazard (R's ``std.err``).
+        One row per distinct time: ``time, estimate, se, ci_low, ci_high, n, method, flag,
+        n_risk, n_event, n_censor, std_err``. ``estimate`` is the survival (the share not yet
+        resolved) and ``se`` its Greenwood standard error on that scale (R
+        ``summary(survfit(...))$std.err``, NaN where the survival is 0); ``std_err`` is the
+        Greenwood standard error of the cumulative hazard (R ``survfit(...)$std.err``), on
+        which the bands are built; ``method`` is ``"kaplan-meier, log"`` (or ``log-log``,
+        ``plain``).
     """
-    if conf_type not in _CONF_TYPES:
-        raise SurveykitError(f"conf_type must be one of {list(_CONF_TYPES)}, got {conf_type!r}")
-    if not 0 < level < 1:
-        raise SurveykitError(f"level must be between 0 and 1, got {level!r}")
+    curve = _curve(time, event, level, method)
+    min_n, caution_n = check_thresholds(min_n, caution_n)
+    return result_frame(
+        curve,
+        ["time"],
+        _CURVE_EXTRAS,
+        min_n=min_n,
+        caution_n=caution_n,
+        blank=["std_err"],
+        what="curve points",
+    )
+
+
+def _curve(
+    time: Sequence[float] | np.ndarray, event: Sequence[bool] | np.ndarray, level: float, method: str
+) -> pd.DataFrame:
+    level = check_level(level)
+    check_option("method", method, BandMethod)
     t = np.asarray(time, dtype=float)
     d = np.asarray(event, dtype=bool)
     if t.shape != d.shape or t.ndim != 1:
-        raise SurveykitError("time and event must be one-dimensional and of the same length.")
+        raise SurveykitError(
+            f"time and event must be one-dimensional and of the same length; got shapes {t.shape} "
+            f"and {d.shape}."
+        )
     if len(t) == 0:
         raise SurveykitError("No durations to analyse.")
     if np.isnan(t).any() or (t < 0).any():
@@ -81,30 +112,34 @@ def kaplan_meier(
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(1 - n_event / n_risk)
         greenwood = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0))
-    std_err = np.sqrt(greenwood)
+        std_err = np.sqrt(greenwood)
+        se = survival * std_err
     z = stats.norm.ppf(1 - (1 - level) / 2)
-    low, high = _bands(survival, std_err, z, conf_type)
+    low, high = _bands(survival, std_err, z, method)
     return pd.DataFrame(
         {
             "time": times,
+            "estimate": survival,
+            "se": se,
+            "ci_low": low,
+            "ci_high": high,
+            "n": len(t),
+            "method": f"kaplan-meier, {method}",
             "n_risk": n_risk.astype(int),
             "n_event": n_event.astype(int),
             "n_censor": (n_total - n_event).astype(int),
-            "survival": survival,
             "std_err": std_err,
-            "ci_low": low,
-            "ci_high": high,
         }
     )
 
 
-def _bands(s: np.ndarray, se: np.ndarray, z: float, conf_type: str) -> tuple[np.ndarray, np.ndarray]:
+def _bands(s: np.ndarray, se: np.ndarray, z: float, method: str) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
-        if conf_type == "log":
+        if method == "log":
             xx = np.where(s == 0, np.nan, s)
             low = np.exp(np.log(xx) - z * se)
             high = np.minimum(np.exp(np.log(xx) + z * se), 1.0)
-        elif conf_type == "log-log":
+        elif method == "log-log":
             xx = np.where((s == 0) | (s == 1), np.nan, s)
             spread = z * se / np.log(xx)
             low = np.exp(-np.exp(np.log(-np.log(xx)) - spread))
@@ -147,39 +182,72 @@ def _find_quantile(x: np.ndarray, y: np.ndarray, p: float) -> float:
     return float((x[i1] + x[i2]) / 2)
 
 
-def km_quantiles(curve: pd.DataFrame, quantiles: Sequence[float] = (0.5, 0.9)) -> pd.DataFrame:
+def km_quantiles(
+    curve: pd.DataFrame,
+    quantiles: Sequence[float] = (0.5, 0.9),
+    *,
+    min_n: int = 5,
+    caution_n: int = 30,
+) -> pd.DataFrame:
     """Quantiles of a :func:`kaplan_meier` curve with their confidence limits.
 
     ``quantile`` p is the time by which a share p of incidents are resolved (p = 0.5: the
     median).
 
+    Parameters
+    ----------
+    curve : DataFrame
+        A :func:`kaplan_meier` result (a suppressed curve gives missing quantiles).
+    quantiles : sequence of float
+        Shares strictly between 0 and 1.
+    min_n, caution_n : int
+        Disclosure thresholds on the curve's ``n``.
+
     Returns
     -------
     DataFrame
-        ``quantile, estimate, ci_low, ci_high``; missing where not reached.
+        ``quantile, estimate, se, ci_low, ci_high, n, method, flag``; ``se`` is NaN (the
+        interval inverts the bands) and the estimate or a limit is missing where not reached.
     """
+    require_columns(curve, ["time", "estimate", "ci_low", "ci_high", "n", "method"], "curve", SurveykitError)
+    min_n, caution_n = check_thresholds(min_n, caution_n)
+    rows = _quantile_rows(curve, quantiles)
+    return result_frame(rows, ["quantile"], [], min_n=min_n, caution_n=caution_n, what="quantiles")
+
+
+def _quantile_rows(curve: pd.DataFrame, quantiles: Sequence[float]) -> list[dict[str, object]]:
     x = np.concatenate([[0.0], curve["time"].to_numpy(dtype=float)])
+    bands = {
+        column: np.concatenate([[0.0], 1 - curve[column].to_numpy(dtype=float)])
+        for column in ("estimate", "ci_low", "ci_high")
+    }
     rows = []
     for p in quantiles:
         if not 0 < p < 1:
-            raise SurveykitError(f"quantiles must lie strictly between 0 and 1, got {p!r}")
-        ys = {
-            name: np.concatenate([[0.0], 1 - curve[column].to_numpy(dtype=float)])
-            for name, column in (("estimate", "survival"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))
-        }
-        rows.append({"quantile": float(p), **{name: _find_quantile(x, y, p) for name, y in ys.items()}})
-    return pd.DataFrame(rows)
+            raise SurveykitError(f"quantiles must lie strictly between 0 and 1; got {p!r}")
+        rows.append(
+            {
+                "quantile": float(p),
+                **{column: _find_quantile(x, y, p) for column, y in bands.items()},
+                "se": np.nan,
+                "n": int(curve["n"].iloc[0]),
+                "method": curve["method"].iloc[0],
+            }
+        )
+    return rows
 
 
 def time_to_resolve(
     log: pd.DataFrame,
     by: str | Sequence[str] | None = None,
     quantiles: Sequence[float] = (0.5, 0.9),
-    level: float = 0.95,
     *,
-    conf_type: ConfType = "log",
+    level: float = 0.95,
+    method: BandMethod = "log",
     unit: Unit = "hours",
     as_of: str | datetime | pd.Timestamp | None = None,
+    min_n: int = 5,
+    caution_n: int = 30,
 ) -> pd.DataFrame:
     """Median and other quantiles of time to resolve, with unresolved incidents censored.
 
@@ -193,25 +261,35 @@ def time_to_resolve(
         Shares of incidents resolved; 0.5 and 0.9 by default.
     level : float
         Confidence level.
-    conf_type : {"log", "log-log", "plain"}
+    method : {"log", "log-log", "plain"}
         Band transformation, as R ``survfit(conf.type=)``; ``"log"`` is R's default.
     unit : {"minutes", "hours", "days"}
         Unit of the durations reported.
     as_of : datetime, optional
         When unresolved incidents are censored; the latest time in the log by default.
+        Incidents detected after ``as_of`` did not exist yet: they are left out with an
+        :class:`~surveykit.IncompleteDataWarning` saying how many.
+    min_n, caution_n : int
+        Disclosure thresholds on ``n``, the incidents in the group.
 
     Returns
     -------
     DataFrame
-        One row per group and quantile: ``[by...], quantile, estimate, ci_low, ci_high, n,
-        n_resolved, n_censored, unit, method``. Missing values mean "not reached".
+        One row per group and quantile: ``[by...], quantile, estimate, se, ci_low, ci_high, n,
+        method, flag, n_resolved, n_censored, unit``. Missing estimates or limits mean "not
+        reached"; ``se`` is NaN (see the module notes).
+
+    Raises
+    ------
+    SurveykitError
+        If ``as_of`` is before a resolution, or an incident is resolved before it was detected.
     """
-    if unit not in _UNITS:
-        raise SurveykitError(f"unit must be one of {list(_UNITS)}, got {unit!r}")
-    groups = [by] if isinstance(by, str) else list(by or [])
-    for name in ["detected_at", "resolved_at", *groups]:
-        if name not in log.columns:
-            raise SurveykitError(f"The log has no {name!r} column; its columns are {list(log.columns)}")
+    level = check_level(level)
+    check_option("method", method, BandMethod)
+    check_option("unit", unit, Unit)
+    min_n, caution_n = check_thresholds(min_n, caution_n)
+    groups = by_columns(by, log)
+    require_columns(log, ["detected_at", "resolved_at"], "duration", SurveykitError)
     frame = log[log["detected_at"].notna()]
     if frame.empty:
         raise SurveykitError("No incident has a detected_at time, so durations cannot be measured.")
@@ -220,28 +298,41 @@ def time_to_resolve(
     cutoff = pd.Timestamp(as_of) if as_of is not None else max(detected.max(), resolved.max())
     if resolved.notna().any() and resolved.max() > cutoff:
         raise SurveykitError(f"as_of ({cutoff}) is before some resolutions (latest {resolved.max()}).")
-    end = resolved.fillna(cutoff)
-    seconds = (end - detected).dt.total_seconds()
-    frame = frame.assign(_duration=seconds / _UNITS[unit], _event=resolved.notna().to_numpy())
-    frame = frame[frame["_duration"] >= 0]
-    method = f"kaplan-meier, {conf_type} CI (R survfit conf.type='{conf_type}')"
+    backwards = resolved < detected
+    if backwards.any():
+        first = frame.index[np.flatnonzero(backwards.to_numpy())[0]]
+        raise SurveykitError(
+            f"{int(backwards.sum())} incidents are resolved before they were detected (first at row "
+            f"{first!r}); fix their detected_at or resolved_at."
+        )
+    later = (detected > cutoff).to_numpy()
+    if later.any():
+        warnings.warn(
+            f"{int(later.sum())} incidents left out: detected after as_of ({cutoff}), so not yet known then.",
+            IncompleteDataWarning,
+            stacklevel=2,
+        )
+    seconds = (resolved.fillna(cutoff) - detected).dt.total_seconds()
+    frame = frame.assign(_duration=seconds / _SECONDS[unit], _event=resolved.notna().to_numpy())[~later]
     rows = []
-    grouped = frame.groupby(groups, dropna=False, sort=True) if groups else [((), frame)]
-    for key, part in grouped:
-        key = key if isinstance(key, tuple) else (key,)
-        curve = kaplan_meier(part["_duration"], part["_event"], level=level, conf_type=conf_type)
-        table = km_quantiles(curve, quantiles)
+    for key, part in iter_groups(frame, groups):
+        curve = _curve(part["_duration"], part["_event"], level, method)
         n_resolved = int(part["_event"].sum())
-        for record in table.to_dict("records"):
+        for record in _quantile_rows(curve, quantiles):
             rows.append(
                 {
-                    **dict(zip(groups, key, strict=True)),
+                    **key,
                     **record,
-                    "n": len(part),
                     "n_resolved": n_resolved,
                     "n_censored": len(part) - n_resolved,
                     "unit": unit,
-                    "method": method,
                 }
             )
-    return pd.DataFrame(rows)
+    return result_frame(
+        rows,
+        [*groups, "quantile"],
+        ["n_resolved", "n_censored", "unit"],
+        min_n=min_n,
+        caution_n=caution_n,
+        what="quantiles",
+    )

@@ -1,0 +1,150 @@
+"""Annual growth from a log-linear trend in monthly incident counts.
+
+``log E[count_m] = log(days_m) + a + b * t_m`` with ``t_m`` in years, so the annual growth rate
+is ``exp(b) - 1``. Month lengths enter as an offset; months without incidents count as zeros.
+Unlike :func:`surveykit.yoy_growth` and :func:`surveykit.cagr`, which compare two periods,
+the trend uses every month in between.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from surveykit._grouping import by_columns, iter_groups
+from surveykit._options import check_option
+from surveykit._validation import check_level
+from surveykit.exceptions import SurveykitError
+from surveykit.incidents._result import check_thresholds, result_frame
+from surveykit.incidents.counts import _count_table
+
+__all__ = ["growth_trend"]
+
+TrendMethod = Literal["auto", "poisson", "quasi_poisson", "negative_binomial"]
+
+_LABELS = {
+    "poisson": "poisson wald",
+    "quasi_poisson": "quasi-poisson wald",
+    "negative_binomial": "negative-binomial wald",
+}
+_EXTRAS = ["p_value", "dispersion", "dispersion_p_value", "alpha", "n_months", "start", "end"]
+
+
+def growth_trend(
+    log: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    *,
+    method: TrendMethod = "auto",
+    level: float = 0.95,
+    start: str | None = None,
+    end: str | None = None,
+    min_n: int = 5,
+    caution_n: int = 30,
+) -> pd.DataFrame:
+    """Annual growth rate from a log-linear trend fitted to monthly counts.
+
+    Parameters
+    ----------
+    log, by
+        As for :func:`surveykit.incident_counts`.
+    method : {"auto", "poisson", "quasi_poisson", "negative_binomial"}
+        The count model, whose Wald interval on ``b`` is reported (R ``confint.default``).
+        ``"auto"`` fits Poisson and, if the Pearson dispersion test rejects at the 5% level
+        (overdispersion), a negative-binomial (NB2, dispersion ``alpha`` by maximum
+        likelihood) model instead; its interval is that of R ``MASS::glm.nb`` +
+        ``confint.default`` (Wald, given the estimated ``theta = 1 / alpha``).
+        ``"quasi_poisson"`` scales the Poisson standard errors by the Pearson dispersion.
+    level : float
+        Confidence level.
+    start, end : str, optional
+        First and last month (``"2014-01"``); the first and last months with incidents by
+        default. Set ``end`` to the last complete month if the log stops mid-month.
+    min_n, caution_n : int
+        Disclosure thresholds on ``n``, the incidents in the months fitted.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``[by...], estimate, se, ci_low, ci_high, n, method, flag, p_value,
+        dispersion, dispersion_p_value, alpha, n_months, start, end``. ``estimate`` is the
+        annual growth ``exp(b) - 1`` with its interval on that scale and ``se`` its
+        delta-method standard error ``exp(b) * se(b)``; ``method`` is ``"poisson wald"``,
+        ``"quasi-poisson wald"`` or ``"negative-binomial wald"``; ``p_value`` tests ``b = 0``;
+        ``dispersion`` is the Poisson fit's Pearson chi-square over its degrees of freedom
+        and ``alpha`` the negative-binomial dispersion (NaN for the other models).
+    """
+    level = check_level(level)
+    check_option("method", method, TrendMethod)
+    min_n, caution_n = check_thresholds(min_n, caution_n)
+    groups = by_columns(by, log)
+    counts = _count_table(log, "month", groups)
+    if start is not None:
+        counts = counts[counts["period"] >= start]
+    if end is not None:
+        counts = counts[counts["period"] <= end]
+    rows = [{**key, **_fit_trend(part, method, level)} for key, part in iter_groups(counts, groups)]
+    return result_frame(
+        rows,
+        groups,
+        _EXTRAS,
+        min_n=min_n,
+        caution_n=caution_n,
+        blank=["p_value"],
+        what="trends",
+    )
+
+
+def _fit_trend(part: pd.DataFrame, method: str, level: float) -> dict[str, object]:
+    if len(part) < 6:
+        raise SurveykitError(f"A trend needs at least 6 months of data; got {len(part)}.")
+    starts = pd.DatetimeIndex(part["period_start"])
+    t = ((starts.year - starts.year[0]) * 12 + (starts.month - starts.month[0])).to_numpy() / 12.0
+    y = part["count"].to_numpy(dtype=float)
+    offset = np.log(starts.days_in_month.to_numpy(dtype=float))
+    X = sm.add_constant(t)
+    poisson = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+    df = poisson.df_resid
+    dispersion = float(poisson.pearson_chi2 / df)
+    dispersion_p = float(stats.chi2.sf(poisson.pearson_chi2, df))
+    chosen = method
+    if method == "auto":
+        chosen = "negative_binomial" if dispersion_p < 0.05 else "poisson"
+    nb_alpha = np.nan
+    if chosen == "poisson":
+        fit = poisson
+    elif chosen == "quasi_poisson":
+        fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter; checked below
+            joint = sm.NegativeBinomial(y, X, offset=offset).fit(disp=0, maxiter=200)
+        if not joint.mle_retvals.get("converged", True):
+            raise SurveykitError("The negative-binomial trend did not converge; try method='quasi_poisson'.")
+        nb_alpha = float(joint.params[-1])
+        # Refit as a GLM at the ML dispersion: the same estimates, and the standard errors of
+        # R's MASS::glm.nb (expected information given theta = 1 / alpha).
+        family = sm.families.NegativeBinomial(alpha=nb_alpha)
+        fit = sm.GLM(y, X, family=family, offset=offset).fit(start_params=joint.params[:-1])
+    slope = float(fit.params[1])
+    low, high = (float(v) for v in np.asarray(fit.conf_int(alpha=1 - level))[1])
+    return {
+        "estimate": np.expm1(slope),
+        "se": np.exp(slope) * float(fit.bse[1]),
+        "ci_low": np.expm1(low),
+        "ci_high": np.expm1(high),
+        "n": int(part["count"].sum()),
+        "method": _LABELS[chosen],
+        "p_value": float(fit.pvalues[1]),
+        "dispersion": dispersion,
+        "dispersion_p_value": dispersion_p,
+        "alpha": nb_alpha,
+        "n_months": len(part),
+        "start": part["period"].iloc[0],
+        "end": part["period"].iloc[-1],
+    }
