@@ -20,20 +20,34 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from surveykit._disclosure import check_thresholds
 from surveykit._grouping import by_columns
 from surveykit._options import check_option
+from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
-from surveykit.incidents._result import check_thresholds, result_frame
 
-__all__ = ["incident_counts"]
+__all__ = [
+    "PERIODS_PER_YEAR",
+    "AsOf",
+    "ExposureArg",
+    "Period",
+    "count_table",
+    "dated",
+    "incident_counts",
+    "last_month",
+    "period_key",
+    "period_label",
+    "rows_of",
+    "warn_if_partial",
+]
 
 Period = Literal["year", "quarter", "month"]
 ExposureArg = None | Literal["days"] | Mapping[object, float] | pd.DataFrame
 AsOf = str | date | pd.Timestamp | None
 
 #: Periods in a year: the lag of a year-over-year comparison.
-_PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
+PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
 _MONTHS = {"year": 12, "quarter": 3, "month": 1}
 
 
@@ -104,7 +118,7 @@ def incident_counts(
     level = check_level(level)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     groups = by_columns(by, log)
-    table = _count_table(log, period, groups, exposure, as_of)
+    table = count_table(log, period, groups, exposure, as_of)
     count = table["count"].to_numpy()
     exposure_values = table["exposure"].to_numpy(dtype=float)
     tail = (1 - level) / 2
@@ -125,10 +139,11 @@ def incident_counts(
         min_n=min_n,
         caution_n=caution_n,
         what="period counts",
+        units="incidents",
     )
 
 
-def _count_table(
+def count_table(
     log: pd.DataFrame,
     period: str,
     groups: list[str],
@@ -144,8 +159,8 @@ def _count_table(
     secondary table such as the monthly counts behind a yearly comparison).
     """
     check_option("period", period, Period)
-    frame = _dated(log, period, as_of, warn=warn)
-    frame = frame.assign(_key=_period_key(frame, period))
+    frame = dated(log, period, as_of, warn=warn)
+    frame = frame.assign(_key=period_key(frame, period))
     if frame.empty:
         raise SurveykitError(
             f"No incidents to count by {period} (the log is empty after dropping those without a "
@@ -164,14 +179,14 @@ def _count_table(
         grid = pd.DataFrame({"_key": keys})
     out = grid.merge(counted, on=[*groups, "_key"], how="left")
     out["count"] = out["count"].fillna(0).astype("int64")
-    out.insert(len(groups), "period", [_period_label(k, period) for k in out["_key"]])
+    out.insert(len(groups), "period", [period_label(k, period) for k in out["_key"]])
     out.insert(len(groups) + 1, "period_start", [_period_start(k, period) for k in out["_key"]])
     out["exposure"] = _exposure(out, period, groups, exposure, as_of)
     out = out.sort_values([*groups, "_key"], na_position="last").rename(columns={"_key": "key"})
     return out.reset_index(drop=True)
 
 
-def _dated(log: pd.DataFrame, period: str, as_of: AsOf, *, warn: bool = True) -> pd.DataFrame:
+def dated(log: pd.DataFrame, period: str, as_of: AsOf, *, warn: bool = True) -> pd.DataFrame:
     """Incidents whose date is precise enough for the period (and window), with a warning."""
     for name in ("year", "month", "day"):
         if name not in log.columns:
@@ -214,7 +229,7 @@ def _warn_dropped(count: int, reason: str) -> None:
         warnings.warn(f"{count} incidents left out: {reason}.", IncompleteDataWarning, stacklevel=5)
 
 
-def _period_key(frame: pd.DataFrame, period: str) -> pd.Series:
+def period_key(frame: pd.DataFrame, period: str) -> pd.Series:
     """Consecutive period numbers: years, ``year * 4 + quarter``, ``year * 12 + month``."""
     year = frame["year"].astype("int64")
     if period == "year":
@@ -225,7 +240,7 @@ def _period_key(frame: pd.DataFrame, period: str) -> pd.Series:
     return year * 12 + (month - 1)
 
 
-def _period_label(key: int, period: str) -> str:
+def period_label(key: int, period: str) -> str:
     """``"2015"``, ``"2015-Q1"`` or ``"2015-03"``."""
     if period == "year":
         return str(key)
@@ -243,7 +258,7 @@ def _period_start(key: int, period: str) -> pd.Timestamp:
     return pd.Timestamp(year=key // 12, month=key % 12 + 1, day=1)
 
 
-def _last_month(key: int, period: str, as_of: AsOf = None) -> int:
+def last_month(key: int, period: str, as_of: AsOf = None) -> int:
     """Month number (``year * 12 + month - 1``) of the period's last complete month.
 
     With ``as_of`` (year periods), the last month of the window that is complete: ``as_of``'s
@@ -291,7 +306,7 @@ def _exposure(
     return values
 
 
-def _warn_if_partial(log: pd.DataFrame) -> None:
+def warn_if_partial(log: pd.DataFrame) -> None:
     """Warn when the log's latest year stops more than a month before 31 December."""
     dated_log = log[log["year"].notna() & log["month"].notna()]
     if dated_log.empty:
@@ -311,7 +326,7 @@ def _warn_if_partial(log: pd.DataFrame) -> None:
         )
 
 
-def _rows_of(frame: pd.DataFrame, key: Mapping[str, object]) -> pd.DataFrame:
+def rows_of(frame: pd.DataFrame, key: Mapping[str, object]) -> pd.DataFrame:
     """The rows of ``frame`` in the group ``key`` (a missing value matches missing values)."""
     mask = np.ones(len(frame), dtype=bool)
     for name, value in key.items():

@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from surveykit._disclosure import check_thresholds
 from surveykit._grouping import by_columns, iter_groups
 from surveykit._options import check_option
+from surveykit._results import result_frame
 from surveykit._validation import check_level, require_columns
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
-from surveykit.incidents._result import check_thresholds, result_frame
 
 __all__ = ["kaplan_meier", "km_quantiles", "time_to_resolve"]
 
@@ -86,6 +87,7 @@ def kaplan_meier(
         caution_n=caution_n,
         blank=["std_err"],
         what="curve points",
+        units="incidents",
     )
 
 
@@ -212,7 +214,9 @@ def km_quantiles(
     require_columns(curve, ["time", "estimate", "ci_low", "ci_high", "n", "method"], "curve", SurveykitError)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     rows = _quantile_rows(curve, quantiles)
-    return result_frame(rows, ["quantile"], [], min_n=min_n, caution_n=caution_n, what="quantiles")
+    return result_frame(
+        rows, ["quantile"], [], min_n=min_n, caution_n=caution_n, what="quantiles", units="incidents"
+    )
 
 
 def _quantile_rows(curve: pd.DataFrame, quantiles: Sequence[float]) -> list[dict[str, object]]:
@@ -335,4 +339,5 @@ def time_to_resolve(
         min_n=min_n,
         caution_n=caution_n,
         what="quantiles",
+        units="incidents",
     )

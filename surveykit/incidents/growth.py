@@ -60,20 +60,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from surveykit._disclosure import check_thresholds
 from surveykit._grouping import by_columns, iter_groups
 from surveykit._options import check_option
+from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
-from surveykit.incidents._result import check_thresholds, result_frame
 from surveykit.incidents.counts import (
-    _PERIODS_PER_YEAR,
+    PERIODS_PER_YEAR,
     AsOf,
     ExposureArg,
     Period,
-    _count_table,
-    _last_month,
-    _rows_of,
-    _warn_if_partial,
+    count_table,
+    last_month,
+    rows_of,
+    warn_if_partial,
 )
 
 __all__ = ["cagr", "poisson_rate_ratio", "yoy_growth"]
@@ -182,6 +183,7 @@ def poisson_rate_ratio(
         caution_n=caution_n,
         blank=["rate_ratio", "p_value"],
         what="comparisons",
+        units="incidents",
     )
 
 
@@ -239,11 +241,11 @@ def yoy_growth(
     check_option("method", method, GrowthMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     groups = by_columns(by, log)
-    counts = _count_table(log, period, groups, exposure, as_of)
+    counts = count_table(log, period, groups, exposure, as_of)
     if as_of is None and period == "year":
-        _warn_if_partial(log)
+        warn_if_partial(log)
     monthly = _monthly_counts(log, groups)
-    lag = _PERIODS_PER_YEAR[period]
+    lag = PERIODS_PER_YEAR[period]
     rows = []
     for key, part in iter_groups(counts, groups):
         months = _months_of(monthly, key)
@@ -252,7 +254,7 @@ def yoy_growth(
             if k - lag not in table.index:
                 continue
             previous = table.loc[k - lag]
-            end = _last_month(int(k), period, as_of)
+            end = last_month(int(k), period, as_of)
             dispersion = _pearson_dispersion(months, [(end - 23, end - 12), (end - 11, end)])
             if method == "quasi_poisson" and not dispersion.known:
                 raise SurveykitError(_no_dispersion_message(current["period"], key))
@@ -286,6 +288,7 @@ def yoy_growth(
         caution_n=caution_n,
         blank=["rate_ratio", "p_value"],
         what="comparisons",
+        units="incidents",
     )
 
 
@@ -336,7 +339,7 @@ def cagr(
     check_option("method", method, GrowthMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     groups = by_columns(by, log)
-    counts = _count_table(log, "year", groups, exposure)
+    counts = count_table(log, "year", groups, exposure)
     first, last = int(counts["key"].min()), int(counts["key"].max())
     start = first if start is None else int(start)
     end = last if end is None else int(end)
@@ -387,6 +390,7 @@ def cagr(
         caution_n=caution_n,
         blank=["rate_ratio", "p_value"],
         what="comparisons",
+        units="incidents",
     )
 
 
@@ -460,13 +464,13 @@ def _monthly_counts(log: pd.DataFrame, groups: list[str]) -> pd.DataFrame | None
     """Monthly counts per group over the log's span of months, or None if no month is known."""
     if "month" not in log.columns or not (log["year"].notna() & log["month"].notna()).any():
         return None
-    return _count_table(log, "month", groups, warn=False)
+    return count_table(log, "month", groups, warn=False)
 
 
 def _months_of(monthly: pd.DataFrame | None, key: dict[str, object]) -> pd.Series:
     if monthly is None:
         return pd.Series(dtype="int64")
-    return _rows_of(monthly, key).set_index("key")["count"]
+    return rows_of(monthly, key).set_index("key")["count"]
 
 
 def _pearson_dispersion(months: pd.Series, windows: list[tuple[int, int]]) -> _Dispersion:

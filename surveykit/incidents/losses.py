@@ -29,12 +29,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from surveykit._disclosure import check_thresholds
 from surveykit._grouping import by_columns, iter_groups
 from surveykit._options import check_option
+from surveykit._results import result_frame
 from surveykit._validation import check_level, require_columns
 from surveykit.exceptions import SurveykitError
-from surveykit.incidents._result import check_thresholds, result_frame
-from surveykit.incidents.counts import _PERIODS_PER_YEAR, Period, _dated, _period_key, _period_label
+from surveykit.incidents.counts import PERIODS_PER_YEAR, Period, dated, period_key, period_label
 
 __all__ = ["loss_growth"]
 
@@ -89,16 +90,16 @@ def loss_growth(
         raise SurveykitError(f"n_boot must be a whole number of at least 100; got {n_boot!r}")
     require_columns(log, ["loss_amount"], "loss", SurveykitError)
     groups = by_columns(by, log)
-    frame = _dated(log, period, None)
+    frame = dated(log, period, None)
     frame = frame[frame["loss_amount"].notna()]
     if frame.empty:
         raise SurveykitError("No incidents with a loss_amount to compare.")
-    frame = frame.assign(_key=_period_key(frame, period))
+    frame = frame.assign(_key=period_key(frame, period))
     first, last = int(frame["_key"].min()), int(frame["_key"].max())
-    lag = _PERIODS_PER_YEAR[period]
+    lag = PERIODS_PER_YEAR[period]
     if last - first < lag:
         raise SurveykitError(
-            f"Losses are recorded in {_period_label(first, period)} to {_period_label(last, period)} "
+            f"Losses are recorded in {period_label(first, period)} to {period_label(last, period)} "
             f"only, so no {period} has the same {period} a year earlier to compare with."
         )
     rng = np.random.default_rng(seed)
@@ -111,7 +112,7 @@ def loss_growth(
             rows.append(
                 {
                     **key,
-                    "period": _period_label(k, period),
+                    "period": period_label(k, period),
                     **_growth(current, previous, level, n_boot, rng),
                     "total": current.sum(),
                     "previous_total": previous.sum(),
@@ -127,6 +128,7 @@ def loss_growth(
         caution_n=caution_n,
         blank=["ratio"],
         what="comparisons",
+        units="incidents",
     )
 
 

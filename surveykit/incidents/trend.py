@@ -17,12 +17,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from surveykit._disclosure import check_thresholds
 from surveykit._grouping import by_columns, iter_groups
 from surveykit._options import check_option
+from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import SurveykitError
-from surveykit.incidents._result import check_thresholds, result_frame
-from surveykit.incidents.counts import _count_table
+from surveykit.incidents.counts import count_table
 
 __all__ = ["growth_trend"]
 
@@ -83,7 +84,7 @@ def growth_trend(
     check_option("method", method, TrendMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     groups = by_columns(by, log)
-    counts = _count_table(log, "month", groups)
+    counts = count_table(log, "month", groups)
     if start is not None:
         counts = counts[counts["period"] >= start]
     if end is not None:
@@ -97,6 +98,7 @@ def growth_trend(
         caution_n=caution_n,
         blank=["p_value"],
         what="trends",
+        units="incidents",
     )
 
 

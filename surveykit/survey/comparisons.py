@@ -92,36 +92,25 @@ def _difference(
     return out
 
 
+_EXTRAS = ("estimate_from", "estimate_to", "n_from", "n_to", "p_value", "df", *_BLANK[3:])
+
+
 def _frame(design: SurveyDesign, rows: pd.DataFrame, results: list[dict[str, object]]) -> pd.DataFrame:
     table = pd.DataFrame(results)
     for column in ("estimate", "se", "ci_low", "ci_high", "df", *_BLANK):
         if column not in table:
             table[column] = np.nan
     table["method"] = table["method"].fillna("") if "method" in table else ""
-    n_from = table["n_from"].to_numpy(dtype=np.int64)
-    n_to = table["n_to"].to_numpy(dtype=np.int64)
+    table["n"] = table["n_from"] + table["n_to"]
+    leading = list(rows.columns)
+    frame = pd.concat([rows.reset_index(drop=True), table.drop(columns=leading, errors="ignore")], axis=1)
     return result_frame(
-        rows,
-        estimate=table["estimate"].to_numpy(dtype=float),
-        se=table["se"].to_numpy(dtype=float),
-        ci_low=table["ci_low"].to_numpy(dtype=float),
-        ci_high=table["ci_high"].to_numpy(dtype=float),
-        n=n_from + n_to,
-        method=table["method"].to_numpy(dtype=object),
-        extras={
-            "estimate_from": table["estimate_from"].to_numpy(dtype=float),
-            "estimate_to": table["estimate_to"].to_numpy(dtype=float),
-            "n_from": n_from,
-            "n_to": n_to,
-            "p_value": table["p_value"].to_numpy(dtype=float),
-            "df": table["df"].to_numpy(dtype=float),
-            "ratio": table["ratio"].to_numpy(dtype=float),
-            "ratio_ci_low": table["ratio_ci_low"].to_numpy(dtype=float),
-            "ratio_ci_high": table["ratio_ci_high"].to_numpy(dtype=float),
-        },
+        frame,
+        leading,
+        _EXTRAS,
         min_n=design.min_n,
         caution_n=design.caution_n,
-        flag_n=np.minimum(n_from, n_to),
+        flag_n=np.minimum(table["n_from"].to_numpy(), table["n_to"].to_numpy()),
         blank=_BLANK,
         what="comparisons",
     )

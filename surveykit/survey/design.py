@@ -29,12 +29,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from surveykit._disclosure import check_thresholds
 from surveykit._options import check_option
 from surveykit._validation import label
 from surveykit._validation import validated_weights as _weights
 from surveykit.exceptions import DesignError, LonelyPSUError
 from surveykit.survey import comparisons, estimates, tables
-from surveykit.survey._disclosure import check_thresholds
 from surveykit.survey._linearization import Calibration, Linearization, stratum_scale
 from surveykit.survey._variables import DesignVariables
 from surveykit.survey.calibration import (

@@ -213,18 +213,13 @@ def proportions(
     rows = cells.domains.keys.iloc[np.repeat(np.arange(n_groups), n_cat)].reset_index(drop=True)
     rows["variable"] = question.name
     rows["category"] = pd.Series(np.tile(np.array(question.categories, dtype=object), n_groups), dtype=object)
+    leading = list(rows.columns)
+    rows = rows.assign(
+        estimate=estimate, se=np.sqrt(variance), ci_low=lo, ci_high=hi, n=n.astype(np.int64), method=method,
+        deff=_deff(design, cells).ravel(), df=df.astype(np.int64),
+    )  # fmt: skip
     frame = result_frame(
-        rows,
-        estimate=estimate,
-        se=np.sqrt(variance),
-        ci_low=lo,
-        ci_high=hi,
-        n=n,
-        method=method,
-        extras={"deff": _deff(design, cells).ravel(), "df": df.astype(np.int64)},
-        min_n=design.min_n,
-        caution_n=design.caution_n,
-        blank=("deff",),
+        rows, leading, ["deff", "df"], min_n=design.min_n, caution_n=design.caution_n, blank=("deff",)
     )
     if categories is not None:
         order = np.asarray(question.positions(categories))
@@ -402,18 +397,12 @@ def _wald_frame(
     rows = cells.domains.keys.reset_index(drop=True)
     for name, value in labels.items():
         rows[name] = value
-    return result_frame(
-        rows,
-        estimate=estimate,
-        se=se,
-        ci_low=estimate - t * se,
-        ci_high=estimate + t * se,
-        n=cells.n,
-        method="wald",
-        extras={"df": cells.df.astype(np.int64)},
-        min_n=design.min_n,
-        caution_n=design.caution_n,
-    )
+    leading = list(rows.columns)
+    rows = rows.assign(
+        estimate=estimate, se=se, ci_low=estimate - t * se, ci_high=estimate + t * se, n=cells.n,
+        method="wald", df=cells.df.astype(np.int64),
+    )  # fmt: skip
+    return result_frame(rows, leading, ["df"], min_n=design.min_n, caution_n=design.caution_n)
 
 
 def quantile(
@@ -485,18 +474,12 @@ def quantile(
     rows = domains.keys.iloc[group].reset_index(drop=True)
     rows["variable"] = variable
     rows["quantile"] = table[:, 0]
-    return result_frame(
-        rows,
-        estimate=table[:, 1],
-        se=table[:, 2],
-        ci_low=table[:, 3],
-        ci_high=table[:, 4],
-        n=counting.n[group],
-        method="woodruff",
-        extras={"df": counting.df[group].astype(np.int64)},
-        min_n=design.min_n,
-        caution_n=design.caution_n,
-    )
+    leading = list(rows.columns)
+    rows = rows.assign(
+        estimate=table[:, 1], se=table[:, 2], ci_low=table[:, 3], ci_high=table[:, 4], n=counting.n[group],
+        method="woodruff", df=counting.df[group].astype(np.int64),
+    )  # fmt: skip
+    return result_frame(rows, leading, ["df"], min_n=design.min_n, caution_n=design.caution_n)
 
 
 def _quantile_math(x: np.ndarray, cumulative: np.ndarray, p: float) -> float:

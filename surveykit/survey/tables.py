@@ -242,10 +242,15 @@ def crosstab(
                 col: np.repeat(np.array(c_levels, dtype=object), nr),
             }
         )
-        frame = result_frame(
-            frame, estimate=estimate, se=np.sqrt(variance), ci_low=low, ci_high=high, n=n, method=used,
-            min_n=design.min_n, caution_n=design.caution_n,
-        )  # fmt: skip
+        cells_frame = frame.assign(
+            estimate=estimate,
+            se=np.sqrt(variance),
+            ci_low=low,
+            ci_high=high,
+            n=n.astype(np.int64),
+            method=used,
+        )
+        frame = result_frame(cells_frame, [row, col], [], min_n=design.min_n, caution_n=design.caution_n)
     else:
         outer, inner = (row, col) if share == "row" else (col, row)
         frame = sub.proportions(inner, by=outer, method=method, level=level)

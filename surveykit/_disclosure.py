@@ -1,6 +1,6 @@
 """Disclosure rules for published cells: suppress tiny cells, flag small ones.
 
-A cell whose estimate rests on fewer than ``min_n`` respondents is suppressed (estimate and
+A cell whose estimate rests on fewer than ``min_n`` units (respondents, incidents) is suppressed (estimate and
 interval blanked) and one on fewer than ``caution_n`` is flagged "interpret with caution", the
 rules the Verizon DBIR applies to its figures.
 """
@@ -40,6 +40,7 @@ def apply_disclosure(
     blank: Sequence[str],
     flag_column: str = "flag",
     what: str = "cells",
+    units: str = "respondents",
 ) -> pd.DataFrame:
     """Add ``flag_column`` from the respondent counts ``n`` and blank suppressed cells in place.
 
@@ -53,17 +54,15 @@ def apply_disclosure(
         frame.loc[suppressed, list(blank)] = np.nan
     parts = []
     if suppressed.any():
-        parts.append(
-            f"{int(suppressed.sum())} {what} rest on fewer than {min_n} respondents and were suppressed"
-        )
+        parts.append(f"{int(suppressed.sum())} {what} rest on fewer than {min_n} {units} and were suppressed")
     if caution.any():
         parts.append(
-            f"{int(caution.sum())} {what} rest on fewer than {caution_n} respondents (flagged 'caution')"
+            f"{int(caution.sum())} {what} rest on fewer than {caution_n} {units} (flagged 'caution')"
         )
     if parts:
         warnings.warn(
             "; ".join(parts) + f"; see the {flag_column!r} column. Change the thresholds with "
-            "SurveyDesign(min_n=..., caution_n=...).",
+            "min_n=... and caution_n=... (of SurveyDesign, or of the incident function).",
             SmallSampleWarning,
             stacklevel=3,
         )
