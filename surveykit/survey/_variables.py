@@ -14,13 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveykit._validation import label
+from surveykit._validation import label, require_columns
 from surveykit.collection.instrument import MULTI_SEP
 from surveykit.exceptions import DesignError
 
 __all__ = ["DesignVariables", "Domains", "Question"]
-
-_SHOWN_COLUMNS = 40
 
 
 @dataclass(frozen=True)
@@ -93,13 +91,7 @@ class DesignVariables:
 
     def column(self, column: str, argument: str) -> pd.Series:
         """The column, or a DesignError naming ``argument`` and the columns there are."""
-        if not isinstance(column, str) or column not in self.data.columns:
-            shown = list(self.data.columns)
-            more = f" and {len(shown) - _SHOWN_COLUMNS} more" if len(shown) > _SHOWN_COLUMNS else ""
-            raise DesignError(
-                f"{argument} column {column!r} is not in the data; available columns: "
-                f"{shown[:_SHOWN_COLUMNS]}{more}"
-            )
+        require_columns(self.data, [column], argument, DesignError)
         return self.data[column]
 
     def codes(self, column: str | None, argument: str) -> tuple[np.ndarray, list[object]]:

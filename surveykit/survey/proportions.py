@@ -52,6 +52,7 @@ def survey_confint(
     variance: np.ndarray | float,
     n: np.ndarray | float,
     df: np.ndarray | float,
+    *,
     level: float = 0.95,
     method: SurveyMethod = "logit",
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -171,6 +172,7 @@ def _wilson(p: np.ndarray, n: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np
 def binomial_confint(
     count: np.ndarray | float,
     nobs: np.ndarray | float,
+    *,
     level: float = 0.95,
     method: BinomialMethod = "wilson",
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +218,7 @@ def binomial_confint(
 
 def multinomial_confint(
     counts: np.ndarray | list[float] | pd.Series,
+    *,
     level: float = 0.95,
     method: Literal["goodman"] = "goodman",
 ) -> pd.DataFrame:
@@ -257,7 +260,7 @@ def multinomial_confint(
 
 
 def newcombe_diff_confint(
-    count1: float, nobs1: float, count2: float, nobs2: float, level: float = 0.95
+    count1: float, nobs1: float, count2: float, nobs2: float, *, level: float = 0.95
 ) -> tuple[float, float]:
     """Newcombe's hybrid-score interval for ``p1 - p2`` from two independent binomial samples.
 
