@@ -136,7 +136,7 @@ class Linearization:
         sums = column_bincount(hg, totals, n_hg)
         mean = sums * (self.centre / n_h)[cell_h][:, None]
         deviation = totals - mean[hg]
-        squares = column_bincount(hg, deviation**2, n_hg)
+        squares = column_bincount(hg, np.square(deviation, out=deviation), n_hg)
         absent = n_h[cell_h] - np.bincount(hg, minlength=n_hg)
         squares += absent[:, None] * mean**2
         per_cell = (self.scale[cell_h][:, None] * squares).reshape(self.n_strata, n_groups, k)

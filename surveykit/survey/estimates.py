@@ -99,7 +99,7 @@ def domain_estimates(
     g = domains.code[rows]
     n_groups = domains.count
     w = design.weights.to_numpy()[rows]
-    values = y[rows]
+    values = y if rows.size == len(y) else y[rows]  # no copy when everyone is in a domain
     x = np.ones(rows.size) if denominator is None else denominator[rows]
     numerator = np.column_stack([np.bincount(g, w * values[:, k], n_groups) for k in range(values.shape[1])])
     count = np.column_stack([np.bincount(g, values[:, k], n_groups) for k in range(values.shape[1])])
@@ -111,7 +111,9 @@ def domain_estimates(
         with np.errstate(divide="ignore", invalid="ignore"):
             estimate = numerator / weight_total[:, None]
         safe = np.where(weight_total > 0, weight_total, 1.0)
-        influence = w[:, None] * (values - np.nan_to_num(estimate)[g] * x[:, None]) / safe[g][:, None]
+        centre = np.nan_to_num(estimate)[g]
+        influence = values - (centre if denominator is None else centre * x[:, None])
+        influence *= (w / safe[g])[:, None]
     variance = design.linearization.domain_variances(rows, g, influence, n_groups)
     if not total:
         variance = np.where(weight_total[:, None] > 0, variance, np.nan)
