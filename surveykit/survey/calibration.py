@@ -63,13 +63,30 @@ class Raking:
 
     def residuals(self, u: np.ndarray) -> np.ndarray:
         # R subtracts the unweighted mean of u / w within each margin level, pass after pass.
+        # Each subtraction changes every margin's level sums through the cross-counts of levels,
+        # so the passes run on those small tables and the rows are adjusted once at the end.
         psw = self.weights[:, None]
-        counts = [np.bincount(codes) for codes in self.margins]
+        margins = list(self.margins)
+        sizes = [int(codes.max()) + 1 for codes in margins]
+        counts = [np.bincount(codes, minlength=size) for codes, size in zip(margins, sizes, strict=True)]
+        sums = [column_bincount(codes, u / psw, size) for codes, size in zip(margins, sizes, strict=True)]
+        cross = [
+            [
+                np.bincount(a * sb + b, minlength=sa * sb).reshape(sa, sb)
+                for b, sb in zip(self.margins, sizes, strict=True)
+            ]
+            for a, sa in zip(self.margins, sizes, strict=True)
+        ]
+        adjustments = [np.zeros((size, u.shape[1])) for size in sizes]
         for _ in range(_RAKING_PASSES):
-            for codes, count in zip(self.margins, counts, strict=True):
-                mean = column_bincount(codes, u / psw, count.size) / count[:, None]
-                u = u - psw * mean[codes]
-        return u
+            for m, count in enumerate(counts):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mean = np.where(count[:, None] > 0, sums[m] / count[:, None], 0.0)
+                adjustments[m] += mean
+                for j in range(len(sums)):
+                    sums[j] = sums[j] - cross[j][m] @ mean
+        total = sum(adjustment[codes] for adjustment, codes in zip(adjustments, self.margins, strict=True))
+        return u - psw * total
 
 
 @dataclass(frozen=True)
