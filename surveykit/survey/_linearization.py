@@ -85,6 +85,20 @@ class Linearization:
         totals = u if self.psu is None else column_bincount(self.psu, u, self.unit_stratum.size)
         return self._stratified_crossproducts(totals, self.unit_stratum)
 
+    def variances(self, u: np.ndarray) -> np.ndarray:
+        """The diagonal of :meth:`vcov`: the variance of the total of each influence column."""
+        u = np.asarray(u, dtype=float)
+        for calibration in self.calibrations:
+            u = calibration.residuals(u)
+        totals = u if self.psu is None else column_bincount(self.psu, u, self.unit_stratum.size)
+        unit_h = self.unit_stratum
+        n_h = self.n_units
+        mean = column_bincount(unit_h, totals, self.n_strata) * (self.centre / n_h)[:, None]
+        deviation = totals - mean[unit_h]
+        present = column_bincount(unit_h, np.square(deviation, out=deviation), self.n_strata)
+        absent = n_h - np.bincount(unit_h, minlength=self.n_strata)
+        return (self.scale[:, None] * (present + absent[:, None] * mean**2)).sum(axis=0)
+
     def _stratified_crossproducts(self, totals: np.ndarray, unit_h: np.ndarray) -> np.ndarray:
         """Sum over strata of scaled cross-products of PSU totals centred at the stratum mean.
 
@@ -111,13 +125,14 @@ class Linearization:
         u = np.asarray(u, dtype=float)
         k = u.shape[1]
         if self.calibrations:
-            n = self.stratum.size
+            # Calibration residuals need a domain's influence on every respondent; one domain at a
+            # time keeps the arrays small (faster than wider blocks, measured).
             out = np.empty((n_groups, k))
             for g in range(n_groups):
                 in_g = group == g
-                full = np.zeros((n, k))
+                full = np.zeros((self.stratum.size, k), order="F")
                 full[rows[in_g]] = u[in_g]
-                out[g] = np.diag(self.vcov(full))
+                out[g] = self.variances(full)
             return out
         if self.psu is None:
             unit, unit_g, unit_h = np.arange(rows.size), group, self.stratum[rows]
@@ -160,7 +175,8 @@ class Linearization:
 
 def column_bincount(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     """Sums of each column of ``values`` by ``codes``, shape ``(size, columns)``."""
-    return np.column_stack([np.bincount(codes, values[:, j], size) for j in range(values.shape[1])])
+    columns = np.asfortranarray(values)  # contiguous columns: bincount reads each once
+    return np.column_stack([np.bincount(codes, columns[:, j], size) for j in range(values.shape[1])])
 
 
 def stratum_scale(
