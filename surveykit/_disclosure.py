@@ -7,8 +7,10 @@ rules the Verizon DBIR applies to its figures.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,6 +66,20 @@ def apply_disclosure(
             "; ".join(parts) + f"; see the {flag_column!r} column. Change the thresholds with "
             "min_n=... and caution_n=... (of SurveyDesign, or of the incident function).",
             SmallSampleWarning,
-            stacklevel=3,
+            stacklevel=_outside_surveykit(),
         )
     return frame
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _outside_surveykit() -> int:
+    """The ``stacklevel`` of the first caller outside the package, so a warning names the
+    user's line rather than the estimator's internals."""
+    level = 0  # this function's own frame is skipped by the loop below
+    frame = inspect.currentframe()
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level

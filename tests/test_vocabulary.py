@@ -122,3 +122,13 @@ def test_the_vocabulary_is_documented_once() -> None:
     document = (Path(__file__).parents[1] / "docs" / "results.md").read_text()
     for column in CORE_COLUMNS:
         assert f"`{column}`" in document
+
+
+def test_small_sample_warnings_point_at_the_callers_line() -> None:
+    # The warning names the analyst's line, not the estimator's internals.
+    plain, _, log = demo()
+    with pytest.warns(sk.SmallSampleWarning) as survey_record:
+        plain.subset(plain.data["country"] == "ZA").proportions("impersonated_roles", by="org_size")
+    with pytest.warns(sk.SmallSampleWarning) as incident_record:
+        sk.incident_counts(log.head(20))
+    assert {w.filename for w in [*survey_record, *incident_record]} == {__file__}
