@@ -25,7 +25,7 @@ from surveykit.exceptions import (
     WeightError,
 )
 from surveykit.incidents.counts import incident_counts
-from surveykit.incidents.durations import kaplan_meier, km_quantiles, time_to_resolve
+from surveykit.incidents.durations import kaplan_meier, km_quantiles, resolution_curve, time_to_resolve
 from surveykit.incidents.growth import cagr, poisson_rate_ratio, yoy_growth
 from surveykit.incidents.importing import ImportReport, import_incidents
 from surveykit.incidents.losses import loss_growth
@@ -100,6 +100,7 @@ __all__ = [
     "rake",
     "read_incidents",
     "read_xlsform",
+    "resolution_curve",
     "survey_confint",
     "survey_growth",
     "test_independence",

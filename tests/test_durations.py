@@ -124,3 +124,19 @@ def test_bad_options_name_the_choices() -> None:
         kaplan_meier([1, 2], [True, False], method="arcsine")
     with pytest.raises(SurveykitError, match="unit must be one of"):
         time_to_resolve(demo_incidents(seed=1), unit="weeks")
+
+
+def test_resolution_curve_is_the_kaplan_meier_curve_of_each_group() -> None:
+    import surveykit as sk
+
+    log = sk.demo_incidents()
+    curves = sk.resolution_curve(log, by="incident_type", unit="hours")
+    quantiles = sk.time_to_resolve(log, by="incident_type", unit="hours")
+    outage = log[log["incident_type"] == "email_outage"]
+    cutoff = max(outage["detected_at"].max(), log["resolved_at"].max(), log["detected_at"].max())
+    hours = (outage["resolved_at"].fillna(cutoff) - outage["detected_at"]).dt.total_seconds() / 3600
+    expected = sk.kaplan_meier(hours, outage["resolved_at"].notna())
+    got = curves[curves["incident_type"] == "email_outage"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.drop(columns=["incident_type", "unit"]), expected)
+    median = quantiles[(quantiles["incident_type"] == "email_outage") & (quantiles["quantile"] == 0.5)]
+    assert median["estimate"].iloc[0] == sk.km_quantiles(expected, [0.5])["estimate"].iloc[0]

@@ -56,6 +56,7 @@ def incident_estimators() -> dict[str, Callable[[], pd.DataFrame]]:
         "growth_trend": lambda: sk.growth_trend(log),
         "loss_growth": lambda: sk.loss_growth(log, n_boot=200),
         "time_to_resolve": lambda: sk.time_to_resolve(log, by="incident_type"),
+        "resolution_curve": lambda: sk.resolution_curve(log, by="incident_type"),
         "kaplan_meier": lambda: sk.kaplan_meier(
             [1.0, 2.0, 2.0, 5.0, 8.0, 9.0], [True, True, False, True, False, True]
         ),
@@ -86,6 +87,7 @@ NAMES = [
     "growth_trend",
     "loss_growth",
     "time_to_resolve",
+    "resolution_curve",
     "kaplan_meier",
 ]
 

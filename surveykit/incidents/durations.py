@@ -33,7 +33,7 @@ from surveykit._results import result_frame
 from surveykit._validation import check_level, require_columns
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
 
-__all__ = ["kaplan_meier", "km_quantiles", "time_to_resolve"]
+__all__ = ["kaplan_meier", "km_quantiles", "resolution_curve", "time_to_resolve"]
 
 BandMethod = Literal["log", "log-log", "plain"]
 Unit = Literal["minutes", "hours", "days"]
@@ -290,34 +290,9 @@ def time_to_resolve(
     """
     level = check_level(level)
     check_option("method", method, BandMethod)
-    check_option("unit", unit, Unit)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     groups = by_columns(by, log)
-    require_columns(log, ["detected_at", "resolved_at"], "duration", SurveykitError)
-    frame = log[log["detected_at"].notna()]
-    if frame.empty:
-        raise SurveykitError("No incident has a detected_at time, so durations cannot be measured.")
-    detected = pd.to_datetime(frame["detected_at"])
-    resolved = pd.to_datetime(frame["resolved_at"])
-    cutoff = pd.Timestamp(as_of) if as_of is not None else max(detected.max(), resolved.max())
-    if resolved.notna().any() and resolved.max() > cutoff:
-        raise SurveykitError(f"as_of ({cutoff}) is before some resolutions (latest {resolved.max()}).")
-    backwards = resolved < detected
-    if backwards.any():
-        first = frame.index[np.flatnonzero(backwards.to_numpy())[0]]
-        raise SurveykitError(
-            f"{int(backwards.sum())} incidents are resolved before they were detected (first at row "
-            f"{first!r}); fix their detected_at or resolved_at."
-        )
-    later = (detected > cutoff).to_numpy()
-    if later.any():
-        warnings.warn(
-            f"{int(later.sum())} incidents left out: detected after as_of ({cutoff}), so not yet known then.",
-            IncompleteDataWarning,
-            stacklevel=2,
-        )
-    seconds = (resolved.fillna(cutoff) - detected).dt.total_seconds()
-    frame = frame.assign(_duration=seconds / _SECONDS[unit], _event=resolved.notna().to_numpy())[~later]
+    frame = _durations(log, unit, as_of)
     rows = []
     for key, part in iter_groups(frame, groups):
         curve = _curve(part["_duration"], part["_event"], level, method)
@@ -339,5 +314,80 @@ def time_to_resolve(
         min_n=min_n,
         caution_n=caution_n,
         what="quantiles",
+        units="incidents",
+    )
+
+
+def _durations(log: pd.DataFrame, unit: str, as_of: str | datetime | pd.Timestamp | None) -> pd.DataFrame:
+    """The incidents with a detection time, with ``_duration`` (in ``unit``) and ``_event``
+    (resolved) columns; unresolved incidents are censored at ``as_of``."""
+    check_option("unit", unit, Unit)
+    require_columns(log, ["detected_at", "resolved_at"], "duration", SurveykitError)
+    frame = log[log["detected_at"].notna()]
+    if frame.empty:
+        raise SurveykitError("No incident has a detected_at time, so durations cannot be measured.")
+    detected = pd.to_datetime(frame["detected_at"])
+    resolved = pd.to_datetime(frame["resolved_at"])
+    cutoff = pd.Timestamp(as_of) if as_of is not None else max(detected.max(), resolved.max())
+    if resolved.notna().any() and resolved.max() > cutoff:
+        raise SurveykitError(f"as_of ({cutoff}) is before some resolutions (latest {resolved.max()}).")
+    backwards = resolved < detected
+    if backwards.any():
+        first = frame.index[np.flatnonzero(backwards.to_numpy())[0]]
+        raise SurveykitError(
+            f"{int(backwards.sum())} incidents are resolved before they were detected (first at row "
+            f"{first!r}); fix their detected_at or resolved_at."
+        )
+    later = (detected > cutoff).to_numpy()
+    if later.any():
+        warnings.warn(
+            f"{int(later.sum())} incidents left out: detected after as_of ({cutoff}), so not yet known then.",
+            IncompleteDataWarning,
+            stacklevel=3,
+        )
+    seconds = (resolved.fillna(cutoff) - detected).dt.total_seconds()
+    frame = frame.assign(_duration=seconds / _SECONDS[unit], _event=resolved.notna().to_numpy())[~later]
+    return frame
+
+
+def resolution_curve(
+    log: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    *,
+    level: float = 0.95,
+    method: BandMethod = "log",
+    unit: Unit = "hours",
+    as_of: str | datetime | pd.Timestamp | None = None,
+    min_n: int = 5,
+    caution_n: int = 30,
+) -> pd.DataFrame:
+    """The Kaplan-Meier curve of time to resolve, per group, from an incident log.
+
+    Durations and censoring as :func:`time_to_resolve`; the curve as :func:`kaplan_meier`.
+
+    Returns
+    -------
+    DataFrame
+        ``[by...], time, estimate, se, ci_low, ci_high, n, method, flag, n_risk, n_event,
+        n_censor, std_err, unit``: one row per group and distinct duration; ``estimate`` is the
+        share of the group's incidents not yet resolved.
+    """
+    level = check_level(level)
+    check_option("method", method, BandMethod)
+    min_n, caution_n = check_thresholds(min_n, caution_n)
+    groups = by_columns(by, log)
+    frame = _durations(log, unit, as_of)
+    parts = []
+    for key, part in iter_groups(frame, groups):
+        curve = _curve(part["_duration"], part["_event"], level, method)
+        parts.append(curve.assign(**key, unit=unit))
+    return result_frame(
+        pd.concat(parts, ignore_index=True),
+        [*groups, "time"],
+        [*_CURVE_EXTRAS, "unit"],
+        min_n=min_n,
+        caution_n=caution_n,
+        blank=["std_err"],
+        what="curve points",
         units="incidents",
     )
