@@ -111,6 +111,29 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path)
     check.set_defaults(run=_check_instrument)
 
+    report = commands.add_parser(
+        "report",
+        help="write the advisory report (HTML, PDF, charts, workbook)",
+        description="Write report.html (self-contained), report.pdf, the charts (PNG and SVG) and "
+        "results.xlsx for one survey wave to a folder. Differences are stated only when their "
+        "interval supports them; small cells are suppressed or marked.",
+    )
+    report.add_argument("--out", type=Path, required=True, help="folder for the report (created if missing)")
+    report.add_argument("--wave", help="wave to report (default: the latest)")
+    report.add_argument("--compare-wave", help="earlier wave to compare with")
+    report.add_argument(
+        "--weighted",
+        action="store_true",
+        help="rake to population margins (needs --margins); standard errors credit the raking",
+    )
+    report.add_argument(
+        "--margins",
+        help="population margins for --weighted: a YAML or JSON file {variable: {level: count}}, "
+        "or 'demo' for the demo data's margins",
+    )
+    report.add_argument("--incidents", type=Path, help="incident log file (default: the stored incidents)")
+    report.set_defaults(run=_report)
+
     serve = commands.add_parser(
         "serve",
         help="start the Streamlit app",
@@ -227,6 +250,63 @@ def _export_responses(args: argparse.Namespace) -> int:
         rows = export_responses(store, args.path, wave=args.wave)
     print(f"Wrote {rows} responses to {args.path}")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import time
+
+    from surveykit.incidents.reading import read_incidents
+    from surveykit.publishing.report import build_report
+
+    if args.margins and not args.weighted:
+        raise SurveykitError("--margins is used only with --weighted")
+    margins = _margins(args.margins) if args.weighted else None
+    started = time.perf_counter()
+    with _store(args) as store:
+        responses = store.responses()
+        incidents = read_incidents(args.incidents) if args.incidents else store.incidents()
+        instrument = store.instrument() if len(responses) else None
+    files = build_report(
+        responses,
+        args.out,
+        incidents=incidents,
+        wave=args.wave,
+        compare_wave=args.compare_wave,
+        margins=margins,
+        instrument=instrument,
+    )
+    print(
+        f"Wrote {files.html}, {files.pdf}, {files.workbook} and {len(files.charts)} chart files "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _margins(source: str | None) -> dict:
+    """Population margins from a YAML or JSON file, or the demo's."""
+    if source is None:
+        raise SurveykitError(
+            "--weighted needs population margins: pass --margins FILE (YAML or JSON "
+            "{variable: {level: count}}), or --margins demo for the demo data"
+        )
+    if source == "demo":
+        from surveykit.datasets import demo_margins
+
+        return demo_margins()
+    import yaml
+
+    path = Path(source)
+    if not path.is_file():
+        raise SurveykitError(f"margins file {source!r} does not exist")
+    try:
+        margins = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SurveykitError(f"margins file {path.name} could not be parsed: {str(exc).splitlines()[0]}") from None
+    if not isinstance(margins, dict) or not all(isinstance(v, dict) for v in margins.values()):
+        raise SurveykitError(
+            f"margins file {path.name} must map each variable to {{level: count}}, e.g. country: {{US: 120000}}"
+        )
+    return margins
 
 
 def _add_analyst(args: argparse.Namespace) -> int:
