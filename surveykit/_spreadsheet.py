@@ -35,6 +35,7 @@ __all__ = [
     "neutralise",
     "put",
     "save_workbook",
+    "writable",
     "write_csv",
     "write_xlsx",
 ]
@@ -94,6 +95,22 @@ def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
         if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
             out.isetitem(position, column.map(neutralise, na_action="ignore"))
     return out
+
+
+def writable(path: str | Path, role: str) -> Path:
+    """``path`` if its folder exists, so a mistyped output path fails before any work is done.
+
+    Raises
+    ------
+    SurveykitError
+        Naming ``role`` and the folder, if the folder is missing or is not a folder.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist; create it first"
+        raise SurveykitError(f"Cannot write {role} to {str(path)!r}: the folder {str(folder)!r} {state}.")
+    return path
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, role: str) -> None:

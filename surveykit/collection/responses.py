@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from surveykit._spreadsheet import write_csv, write_xlsx
+from surveykit._spreadsheet import writable, write_csv, write_xlsx
 from surveykit._tabular import read_csv_cells, read_xlsx_sheet
 from surveykit.collection.instrument import MULTI_SEP, Instrument
 from surveykit.collection.loading import default_instrument
@@ -142,7 +142,7 @@ def import_responses(
     """
     path = Path(path)
     if rejects_path is not None:
-        rejects_path = _writable(rejects_path, "the rejects")
+        rejects_path = writable(rejects_path, "the rejects")
     if instrument is None:
         try:
             instrument = store.instrument()
@@ -182,23 +182,13 @@ def export_responses(store: Store, path: str | Path, *, wave: list[str] | None =
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
         raise SurveykitError(f"export-responses writes .csv or .xlsx, not {suffix or 'no extension'!r}")
-    path = _writable(path, "the export")
+    path = writable(path, "the export")
     frame = store.responses(wave=wave)
     if suffix == ".xlsx":
         write_xlsx(frame, path, "the export", sheet_name="responses")
     else:
         write_csv(frame, path, "the export")
     return len(frame)
-
-
-def _writable(path: str | Path, role: str) -> Path:
-    """``path`` if its folder exists, so a mistyped output path fails before any work is done."""
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        state = "is not a folder" if folder.exists() else "does not exist; create it first"
-        raise SurveykitError(f"Cannot write {role} to {str(path)!r}: the folder {str(folder)!r} {state}.")
-    return path
 
 
 def _check_columns(frame: pd.DataFrame, instrument: Instrument, wave: str | None, name: str) -> None:
