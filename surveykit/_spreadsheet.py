@@ -58,14 +58,15 @@ def neutralise(value: Any) -> Any:
 
 
 def cell_value(value: Any) -> Any:
-    """``value`` as openpyxl should write it: missing as ``None``, numpy and pandas scalars as
-    Python ones, time-zone aware times in UTC (Excel has no time zones), text neutralised."""
+    """``value`` as openpyxl should write it: missing and non-finite numbers as ``None``, numpy
+    and pandas scalars as Python ones, time-zone aware times in UTC (Excel has no time zones),
+    anything else as text, neutralised."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # Excel has no NaN or infinity
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime) and value.tzinfo is not None:

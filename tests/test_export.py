@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+import zipfile
 
 import matplotlib
 import openpyxl
@@ -255,6 +256,12 @@ def test_bad_sheet_names_are_refused(frames, tmp_path, names, message):
 
 
 def test_other_bad_input_is_refused(frames, tmp_path):
+    with pytest.raises(sk.SurveykitError, match="level must be between 0 and 1"):
+        write_workbook([Table("T", frames["Outages"], level=95)], tmp_path / "x.xlsx")
+    with pytest.raises(sk.SurveykitError, match="caution_n"):
+        write_workbook([Table("T", frames["Outages"], min_n=30, caution_n=5)], tmp_path / "x.xlsx")
+    with pytest.raises(sk.SurveykitError, match="charts must be a mapping"):
+        write_workbook({"T": frames["Outages"]}, tmp_path / "x.xlsx", charts=[b"png"])
     with pytest.raises(sk.SurveykitError, match=r"writes \.xlsx files"):
         write_workbook({"T": frames["Outages"]}, tmp_path / "x.csv")
     with pytest.raises(sk.SurveykitError, match="tables is empty"):
@@ -268,6 +275,11 @@ def test_same_input_gives_the_same_bytes(tables, chart, tmp_path):
     write_workbook(tables, first, charts={"Trend": chart})
     write_workbook(tables, second, charts={"Trend": chart})
     assert first.read_bytes() == second.read_bytes()
+    # Nothing depends on the clock: a rewrite a second later (or a year later) is the same too.
+    with zipfile.ZipFile(first) as archive:
+        assert {entry.date_time for entry in archive.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+    properties = openpyxl.load_workbook(first).properties
+    assert properties.created == properties.modified == dt.datetime(2000, 1, 1)
 
 
 def test_a_given_date_is_shown_and_stored(frames, tmp_path):
@@ -275,6 +287,21 @@ def test_a_given_date_is_shown_and_stored(frames, tmp_path):
     book = openpyxl.load_workbook(path)
     assert book["Contents"]["A2"].value.endswith(" on 2017-03-01.")
     assert book.properties.created == dt.datetime(2017, 3, 1)
+
+
+def test_infinite_and_missing_numbers_are_blank(frames, tmp_path):
+    frame = frames["Outages"].copy()
+    frame.loc[0, "ci_high"] = float("inf")
+    frame.loc[1, "se"] = float("nan")
+    sheet = openpyxl.load_workbook(write_workbook({"T": frame}, tmp_path / "inf.xlsx"))["T"]
+    assert sheet.cell(row=2, column=column(sheet, "ci_high")).value is None
+    assert sheet.cell(row=3, column=column(sheet, "se")).value is None
+
+
+def test_a_single_note_is_one_row(frames, tmp_path):
+    path = write_workbook({"T": frames["Outages"]}, tmp_path / "note.xlsx", notes="Source: demo data.")
+    sheet = openpyxl.load_workbook(path)["Notes"]
+    assert (sheet["A6"].value, sheet["A7"].value) == ("Source: demo data.", None)
 
 
 def test_the_frames_are_not_changed(frames, tmp_path):

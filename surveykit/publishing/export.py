@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from surveykit._disclosure import FLAG_CAUTION, FLAG_SUPPRESSED
+from surveykit._disclosure import FLAG_CAUTION, FLAG_SUPPRESSED, check_thresholds
 from surveykit._results import CORE_COLUMNS
 from surveykit._spreadsheet import FIXED_TIME, put, save_workbook, writable
 from surveykit.exceptions import SurveykitError
@@ -123,7 +123,7 @@ def write_workbook(
     path: str | Path,
     *,
     title: str = "Survey results",
-    notes: Sequence[str] = (),
+    notes: str | Sequence[str] = (),
     charts: Mapping[str, Chart] | None = None,
     date: dt.date | None = None,
 ) -> Path:
@@ -138,7 +138,7 @@ def write_workbook(
         The ``.xlsx`` file to write, in an existing folder.
     title : str
         The workbook's title, on the Contents sheet.
-    notes : sequence of str
+    notes : str or sequence of str
         General notes (source, fieldwork dates...), listed on the Notes sheet under the tables.
     charts : mapping of str to Figure, Axes, PNG path or PNG bytes, optional
         Charts for the Charts sheet, each under its caption (the key).
@@ -166,6 +166,8 @@ def write_workbook(
         raise SurveykitError(f"write_workbook writes .xlsx files; got path {str(path)!r}")
     writable(path, "the workbook")
     listed = _tables(tables)
+    if charts is not None and not isinstance(charts, Mapping):
+        raise SurveykitError(f"charts must be a mapping {{caption: chart}}; got {type(charts).__name__}")
     images = {caption: _png(caption, chart) for caption, chart in (charts or {}).items()}
     book = Workbook()
     book.properties.title = title
@@ -174,7 +176,7 @@ def write_workbook(
         _table_sheet(book.create_sheet(table.name), table)
     if images:
         _charts_sheet(book.create_sheet("Charts"), images)
-    _notes_sheet(book.create_sheet("Notes"), listed, notes)
+    _notes_sheet(book.create_sheet("Notes"), listed, [notes] if isinstance(notes, str) else list(notes))
     when = FIXED_TIME if date is None else dt.datetime.combine(date, dt.time())
     save_workbook(book, path, "the workbook", when=when)
     return path
@@ -196,6 +198,11 @@ def _tables(tables: Mapping[str, pd.DataFrame] | Sequence[Table]) -> list[Table]
     for table in listed:
         _check_name(table.name, seen)
         _check_frame(table.name, table.frame)
+        if not 0 < table.level < 1:
+            raise SurveykitError(
+                f"Table {table.name!r}: level must be between 0 and 1, e.g. 0.95; got {table.level!r}"
+            )
+        check_thresholds(table.min_n, table.caution_n)
     return listed
 
 
