@@ -32,6 +32,7 @@ from surveykit.incidents.losses import loss_growth
 from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
 from surveykit.incidents.schema import INCIDENT_COLUMNS
 from surveykit.incidents.trend import growth_trend
+from surveykit.publishing.export import Table, write_workbook
 from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
 from surveykit.survey.estimates import survey_growth
@@ -71,6 +72,7 @@ __all__ = [
     "StoreError",
     "SurveyDesign",
     "SurveykitError",
+    "Table",
     "WeightError",
     "binomial_confint",
     "cagr",
@@ -108,5 +110,6 @@ __all__ = [
     "validate_incidents",
     "weighting_efficiency",
     "weights_summary",
+    "write_workbook",
     "yoy_growth",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 
+import openpyxl
 import pytest
 
 from surveykit import Store
@@ -188,3 +190,24 @@ def test_incident_csv_without_a_date_column_changes_nothing(tmp_path):
     assert "Traceback" not in result.stderr
     with Store(db) as store:
         assert store.count_incidents() == 0
+
+
+def test_export_responses_writes_no_live_formula(tmp_path):
+    db = str(tmp_path / "cli.db")
+    source = tmp_path / "in.csv"
+    payloads = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)"]
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER.strip().split(","))
+        writer.writerows([payload, *GOOD[0].split(",")[1:]] for payload in payloads)
+    assert run("--db", db, "import-responses", str(source)).returncode == 0
+    assert run("--db", db, "export-responses", str(tmp_path / "out.csv")).returncode == 0
+    assert run("--db", db, "export-responses", str(tmp_path / "out.xlsx")).returncode == 0
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as handle:
+        waves = sorted(row["wave"] for row in csv.DictReader(handle))
+    assert waves == sorted("'" + p for p in payloads)
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    column = [cell.value for cell in sheet[1]].index("wave") + 1
+    cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
+    assert sorted(c.value for c in cells) == waves
+    assert all(c.data_type == "s" for c in cells)

@@ -278,3 +278,12 @@ def test_xlsx_number_that_is_no_date_is_named(tmp_path: Path) -> None:
     [problem] = validate_incidents(tmp_path / "log.xlsx").problems
     assert (problem.row, problem.column, problem.value) == (1, "date", "20000000")
     assert "not an Excel date" in problem.reason
+
+
+def test_rejects_file_neutralises_formula_text(tmp_path: Path, sqlite_url: str) -> None:
+    bad = _write_csv(tmp_path / "bad.csv", [*ROWS, ["INC-9", "=1+1", "US", "", "", "", "", "", "", ""]])
+    rejects = tmp_path / "rejects.csv"
+    import_incidents(Store(sqlite_url), bad, skip_invalid=True, rejects_path=rejects)
+    with rejects.open(newline="", encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["row"], row["column"], row["value"]) == ("5", "Date", "'=1+1")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+
+import openpyxl
 import pandas as pd
 import pytest
 
-from surveykit import ImportValidationError, Store, export_responses, import_responses
+from surveykit import ImportValidationError, Instrument, Store, export_responses, import_responses
 from surveykit.exceptions import SurveykitError
 
 HEADER = "wave,country,org_size,sector,role,whaling_trend,whaling_received,impersonated_roles,ciso_present,ciso_in_csuite,email_continuity,outages_12m\n"  # noqa: E501
@@ -152,3 +155,63 @@ def test_rejects_into_a_missing_folder_fails_before_storing(store, tmp_path):
     with pytest.raises(SurveykitError, match=r"Cannot write the rejects to .*the folder '.*absent' does not"):
         import_responses(store, write(tmp_path, rows), skip_invalid=True, rejects_path=rejects)
     assert store.count_responses() == 0
+
+
+# Formula injection (OWASP "CSV injection"): text a spreadsheet would run as a formula.
+PAYLOADS = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
+
+
+def payload_instrument() -> Instrument:
+    questions = [
+        {"id": "country", "type": "select_one", "text": "Country?", "choices": ["US", "GB"]},
+        {"id": "comment", "type": "text", "text": "Anything else?", "required": False},
+        {"id": "outages", "type": "integer", "text": "Outages?", "required": False, "minimum": -5},
+    ]
+    return Instrument.from_dict({"id": "payloads", "version": 1, "title": "P", "questions": questions})
+
+
+def write_payloads(tmp_path):
+    path = tmp_path / "payloads.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["wave", "country", "comment", "outages"])
+        writer.writerows([payload, "US", payload, -2] for payload in PAYLOADS)
+    return path
+
+
+def test_export_neutralises_formula_text_in_csv(store, tmp_path):
+    import_responses(store, write_payloads(tmp_path), instrument=payload_instrument())
+    out = tmp_path / "out.csv"
+    export_responses(store, out)
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["wave"] for r in rows) == sorted("'" + p for p in PAYLOADS)
+    assert sorted(r["comment"] for r in rows) == sorted("'" + p for p in PAYLOADS)
+    assert {r["outages"] for r in rows} == {"-2"}  # a number, not text: left alone
+    assert {r["country"] for r in rows} == {"US"}
+
+
+def test_export_neutralises_formula_text_in_xlsx(store, tmp_path):
+    import_responses(store, write_payloads(tmp_path), instrument=payload_instrument())
+    out = tmp_path / "out.xlsx"
+    export_responses(store, out)
+    sheet = openpyxl.load_workbook(out).active
+    header = [cell.value for cell in sheet[1]]
+    cells = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)]
+    assert len(cells) == len(PAYLOADS)
+    for row in cells:
+        for name in ("wave", "comment"):
+            assert row[name].data_type == "s", (name, row[name].value)
+            assert row[name].value.startswith("'")
+        assert row["outages"].value == -2 and row["outages"].data_type == "n"
+    assert sorted(row["wave"].value for row in cells) == sorted("'" + p for p in PAYLOADS)
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_rejects_file_neutralises_the_rejected_values(store, tmp_path):
+    rows = [*GOOD, "2016-12,=1+1,lt250,finance,security,increased,no,,no,,no,0"]
+    rejects = tmp_path / "rejects.csv"
+    import_responses(store, write(tmp_path, rows), skip_invalid=True, rejects_path=rejects)
+    with rejects.open(newline="", encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["row"], row["column"], row["value"]) == ("4", "country", "'=1+1")

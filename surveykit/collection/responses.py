@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit._spreadsheet import writable, write_csv, write_xlsx
 from surveykit._tabular import read_csv_cells, read_xlsx_sheet
 from surveykit.collection.instrument import MULTI_SEP, Instrument
 from surveykit.collection.loading import default_instrument
@@ -123,8 +124,9 @@ def import_responses(
     skip_invalid : bool
         Store the valid rows and skip the invalid ones instead of importing nothing.
     rejects_path : str or Path, optional
-        With ``skip_invalid``, write the rejected rows' problems here as CSV. Its folder must
-        exist; it is checked before anything is read or stored.
+        With ``skip_invalid``, write the rejected rows' problems here as CSV (text that would run
+        as a formula gets a leading apostrophe). Its folder must exist; it is checked before
+        anything is read or stored.
 
     Returns
     -------
@@ -140,7 +142,7 @@ def import_responses(
     """
     path = Path(path)
     if rejects_path is not None:
-        rejects_path = _writable(rejects_path, "the rejects")
+        rejects_path = writable(rejects_path, "the rejects")
     if instrument is None:
         try:
             instrument = store.instrument()
@@ -157,7 +159,7 @@ def import_responses(
         )
     if rejects_path is not None and problems:
         # Written before storing, so a rejects file that cannot be written leaves the store as it was.
-        _write(pd.DataFrame([vars(p) for p in problems]), rejects_path, "the rejects")
+        write_csv(pd.DataFrame([vars(p) for p in problems]), rejects_path, "the rejects")
     results = store.add_responses(instrument, rows)
     added = sum(r.created for r in results)
     return ResponseImportReport(added, len(results) - added, problems, path.name)
@@ -166,7 +168,9 @@ def import_responses(
 def export_responses(store: Store, path: str | Path, *, wave: list[str] | None = None) -> int:
     """Write stored responses to a CSV or XLSX file (by extension); returns the row count.
 
-    The folder must exist: a mistyped path is reported rather than created.
+    The folder must exist: a mistyped path is reported rather than created. Text a spreadsheet
+    would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
+    is written with a leading apostrophe, so an answer like ``=HYPERLINK(...)`` stays text.
 
     Raises
     ------
@@ -178,31 +182,13 @@ def export_responses(store: Store, path: str | Path, *, wave: list[str] | None =
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
         raise SurveykitError(f"export-responses writes .csv or .xlsx, not {suffix or 'no extension'!r}")
-    path = _writable(path, "the export")
+    path = writable(path, "the export")
     frame = store.responses(wave=wave)
-    _write(frame, path, "the export", excel=suffix == ".xlsx")
+    if suffix == ".xlsx":
+        write_xlsx(frame, path, "the export", sheet_name="responses")
+    else:
+        write_csv(frame, path, "the export")
     return len(frame)
-
-
-def _writable(path: str | Path, role: str) -> Path:
-    """``path`` if its folder exists, so a mistyped output path fails before any work is done."""
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        state = "is not a folder" if folder.exists() else "does not exist; create it first"
-        raise SurveykitError(f"Cannot write {role} to {str(path)!r}: the folder {str(folder)!r} {state}.")
-    return path
-
-
-def _write(frame: pd.DataFrame, path: Path, role: str, *, excel: bool = False) -> None:
-    """Write ``frame`` as CSV or a one-sheet workbook; an I/O failure becomes one clear line."""
-    try:
-        if excel:
-            frame.to_excel(path, index=False, sheet_name="responses", engine="openpyxl")
-        else:
-            frame.to_csv(path, index=False)
-    except OSError as exc:
-        raise SurveykitError(f"Cannot write {role} to {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _check_columns(frame: pd.DataFrame, instrument: Instrument, wave: str | None, name: str) -> None:

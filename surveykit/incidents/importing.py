@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from surveykit.exceptions import ImportValidationError, Problem, Repair, SurveykitError
+from surveykit._spreadsheet import write_csv
+from surveykit.exceptions import ImportValidationError, Problem, Repair
 from surveykit.incidents.reading import Format, validate_incidents
 
 __all__ = ["ImportReport", "import_incidents"]
@@ -83,7 +84,8 @@ def import_incidents(
     skip_invalid : bool
         Store the valid rows and report the invalid ones instead of storing nothing.
     rejects_path : str or Path, optional
-        With ``skip_invalid``, write the problems as CSV (``row, column, value, reason``).
+        With ``skip_invalid``, write the problems as CSV (``row, column, value, reason``; text
+        that would run as a formula gets a leading apostrophe).
     progress : bool
         Show progress bars on stderr (the command line does for a terminal).
 
@@ -115,10 +117,7 @@ def import_incidents(
     written: Path | None = None
     if rejects_path is not None and checked.problems:
         written = Path(rejects_path)
-        try:
-            checked.problems_frame().to_csv(written, index=False)
-        except OSError as exc:
-            raise SurveykitError(f"Cannot write the rejects to {str(written)!r}: {exc}") from None
+        write_csv(checked.problems_frame(), written, "the rejects")
     incidents = checked.incidents
     if progress:
         print(f"Storing {len(incidents)} incidents ...", file=sys.stderr)
