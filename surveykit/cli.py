@@ -301,10 +301,13 @@ def _margins(source: str | None) -> dict:
     try:
         margins = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SurveykitError(f"margins file {path.name} could not be parsed: {str(exc).splitlines()[0]}") from None
+        raise SurveykitError(
+            f"margins file {path.name} could not be parsed: {str(exc).splitlines()[0]}"
+        ) from None
     if not isinstance(margins, dict) or not all(isinstance(v, dict) for v in margins.values()):
         raise SurveykitError(
-            f"margins file {path.name} must map each variable to {{level: count}}, e.g. country: {{US: 120000}}"
+            f"margins file {path.name} must map each variable to {{level: count}}, "
+            "e.g. country: {US: 120000}"
         )
     return margins
 

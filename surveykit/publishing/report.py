@@ -34,7 +34,7 @@ from surveykit.incidents.durations import resolution_curve, time_to_resolve
 from surveykit.incidents.growth import yoy_growth
 from surveykit.incidents.trend import trend_line
 from surveykit.publishing import findings, plotting
-from surveykit.publishing.export import write_workbook
+from surveykit.publishing.export import Table, write_workbook
 from surveykit.publishing.style import (
     ACCENT,
     SUPPRESSED_TEXT,
@@ -117,7 +117,9 @@ def build_report(
     level = check_level(level)
     out = Path(out)
     if not out.parent.is_dir():
-        raise SurveykitError(f"Cannot write the report to {str(out)!r}: the folder {str(out.parent)!r} does not exist.")
+        raise SurveykitError(
+            f"Cannot write the report to {str(out)!r}: the folder {str(out.parent)!r} does not exist."
+        )
     if responses.empty:
         raise SurveykitError("There are no responses to report on; load some first (surveykit demo).")
     instrument = instrument or default_instrument()
@@ -165,9 +167,10 @@ class _Writer:
         self.caution_n = caution_n
         self.findings: list[str] = []
         self.sections: list[_Section] = []
-        self.tables: dict[str, pd.DataFrame] = {}
-        self.notes: dict[str, str] = {}
+        self.tables: list[Table] = []
         self.charts: list[Path] = []
+        self.captions: dict[str, Path] = {}
+        self.min_n, self.caution_n = design.min_n, design.caution_n
         self.methods: list[tuple[str, str]] = []
         self.weighted = design.calibrated
 
@@ -180,17 +183,39 @@ class _Writer:
         waves = f"wave {wave}" if wave else "all waves"
         return f"Source: surveykit whaling survey, {waves}, n = {format_count(n)}, {weighting}."
 
+    def publish(self, name: str, frame: pd.DataFrame, question: str, base: str) -> None:
+        """Add a result frame to the workbook, with what a reader needs to interpret it."""
+        survey = "variable" in frame.columns or "from" in frame.columns
+        weighting = (
+            ("raked to population margins" if self.weighted else "unweighted") if survey else "not applicable"
+        )
+        self.tables.append(
+            Table(
+                name=name,
+                frame=frame,
+                question=question,
+                base=base,
+                weighting=weighting,
+                level=self.level,
+                min_n=self.min_n,
+                caution_n=self.caution_n,
+            )
+        )
+
     def figure(self, section: _Section, name: str, fig: plt.Figure, caption: str) -> None:
         png = plotting.save_chart(fig, self.out / "charts" / f"{name}.png")
         svg = plotting.save_chart(fig, self.out / "charts" / f"{name}.svg")
         plt.close(fig)
         self.charts.extend([png, svg])
+        self.captions[caption] = png
         text = svg.read_text(encoding="utf-8")
         section.figures.append({"svg": text[text.index("<svg") :], "caption": caption})
 
-    def table(self, section: _Section, name: str, frame: pd.DataFrame, caption: str, label: list[str], note: str) -> None:
-        self.tables[name] = frame
-        self.notes[name] = note
+    def table(
+        self, section: _Section, name: str, frame: pd.DataFrame, caption: str, label: list[str], note: str
+    ) -> None:
+        question = frame["variable"].iloc[0] if "variable" in frame.columns else name
+        self.publish(name, frame, self.wording(str(question)), caption)
         columns = [{"label": c.replace("_", " ").capitalize(), "numeric": False} for c in label]
         columns += [
             {"label": "Estimate", "numeric": True},
@@ -221,13 +246,18 @@ class _Writer:
         level, wave, current = self.level, self.wave, self.current
         n_wave = int((responses["wave"] == wave).sum())
         note = (
-            f"Shares of respondents who answered the question. \u2020 fewer than {self.caution_n} respondents: "
+            "Shares of respondents who answered the question. "
+            f"\u2020 fewer than {self.caution_n} respondents: "
             "interpret with caution."
         )
 
         trend = self.design.proportions("whaling_trend", by="wave", categories=["increased"], level=level)
         headline = trend[trend["wave"] == wave].iloc[0]
-        self.say(findings.share_finding(headline, "saw more whaling emails over the last three months", level=level))
+        self.say(
+            findings.share_finding(
+                headline, "saw more whaling emails over the last three months", level=level
+            )
+        )
         section = _Section("Whaling", "Business email compromise: emails posing as a senior executive.")
         self.figure(
             section,
@@ -256,8 +286,12 @@ class _Writer:
                 ),
                 "Shares in the two waves and the difference with its interval.",
             )
-            self.tables["whaling_change"] = change
-            self.notes["whaling_change"] = "Difference of shares, later wave minus earlier."
+            self.publish(
+                "whaling_change",
+                change,
+                self.wording("whaling_trend"),
+                f"Respondents in {self.compare_wave} and {wave}",
+            )
 
         roles = current.proportions("impersonated_roles", level=level)
         for role, words in (("ceo", "the CEO"), ("cfo", "the CFO")):
@@ -287,7 +321,11 @@ class _Writer:
         by_country = current.proportions("whaling_trend", by="country", level=level)
         test = current.test_independence("country", "whaling_trend")
         increased = by_country[by_country["category"] == "increased"]
-        self.say(findings.regional_finding(test, increased, "country", "the share who saw more whaling", level=level))
+        self.say(
+            findings.regional_finding(
+                test, increased, "country", "the share who saw more whaling", level=level
+            )
+        )
         self.figure(
             section,
             "whaling_by_country",
@@ -301,7 +339,14 @@ class _Writer:
             ),
             "Answers by country on a shared axis; the Rao-Scott test of independence in the subtitle.",
         )
-        self.table(section, "whaling_by_country", increased, f"Saw more whaling, by country, {wave}", ["country"], note)
+        self.table(
+            section,
+            "whaling_by_country",
+            increased,
+            f"Saw more whaling, by country, {wave}",
+            ["country"],
+            note,
+        )
         self.sections.append(section)
 
         governance = _Section("Security leadership")
@@ -328,7 +373,9 @@ class _Writer:
     # ------------------------------------------------------------------ incidents
     def incident_sections(self, log: pd.DataFrame, *, min_n: int, caution_n: int) -> None:
         level = self.level
-        section = _Section("Incidents", "From the incident log: counts by year, growth, the monthly trend, and outages.")
+        section = _Section(
+            "Incidents", "From the incident log: counts by year, growth, the monthly trend, and outages."
+        )
         counts = incident_counts(log, min_n=min_n, caution_n=caution_n)
         growth = yoy_growth(log, level=level, min_n=min_n, caution_n=caution_n)
         latest = growth.iloc[-1]
@@ -341,7 +388,10 @@ class _Writer:
                 growth,
                 title="Detected incidents by year",
                 subtitle="Incidents in the log, with year-over-year growth",
-                source=f"Source: incident log, {format_count(len(log))} incidents; growth: {latest['method']} interval.",
+                source=(
+                    f"Source: incident log, {format_count(len(log))} incidents; "
+                    f"growth: {latest['method']} interval."
+                ),
             ),
             "Incidents per year with exact Poisson intervals; growth on a year earlier with its interval.",
         )
@@ -379,12 +429,16 @@ class _Writer:
                 ),
                 "Kaplan-Meier curve with its confidence band; + marks outages still open (censored).",
             )
-            self.tables["outage_time_to_resolve"] = quantiles
-            self.notes["outage_time_to_resolve"] = "Hours to resolve email outages; open outages censored."
-        self.tables["incidents_by_year"] = counts
-        self.notes["incidents_by_year"] = "Incidents per year with exact Poisson intervals."
-        self.tables["incident_growth"] = growth
-        self.notes["incident_growth"] = "Growth on a year earlier (rate ratio - 1)."
+            self.publish(
+                "outage_time_to_resolve",
+                quantiles,
+                "Hours to resolve email outages (open ones censored)",
+                "Email outages in the incident log",
+            )
+        self.publish("incidents_by_year", counts, "Incidents per year", "Incidents in the log")
+        self.publish(
+            "incident_growth", growth, "Growth on a year earlier (rate ratio - 1)", "Incidents in the log"
+        )
         self.sections.append(section)
 
     # ------------------------------------------------------------------ methodology
@@ -404,7 +458,9 @@ class _Writer:
         )
         self.methods.append(("Sample and fieldwork", sample + "."))
         if margins:
-            described = "; ".join(f"{variable} ({len(levels)} levels)" for variable, levels in margins.items())
+            described = "; ".join(
+                f"{variable} ({len(levels)} levels)" for variable, levels in margins.items()
+            )
             kish = kish_effective_n(self.design.weights)
             self.methods.append(
                 (
@@ -430,7 +486,8 @@ class _Writer:
         self.methods.append(
             (
                 "Disclosure",
-                f"Cells with fewer than {min_n} respondents are not shown (\u201c{SUPPRESSED_TEXT}\u201d); cells "
+                f"Cells with fewer than {min_n} respondents are not shown "
+                f"(\u201c{SUPPRESSED_TEXT}\u201d); cells "
                 f"with fewer than {caution_n} are marked \u2020 and should be read with caution.",
             )
         )
@@ -462,7 +519,10 @@ class _Writer:
             short_title=title,
             subtitle=f"Survey of IT experts, wave {self.wave}"
             + (f", compared with {self.compare_wave}" if self.compare_wave else ""),
-            meta=f"Fieldwork {first:%B %Y} to {last:%B %Y}. Figures with {format_percent(self.level)} confidence intervals.",
+            meta=(
+                f"Fieldwork {first:%B %Y} to {last:%B %Y}. "
+                f"Figures with {format_percent(self.level)} confidence intervals."
+            ),
             findings=self.findings,
             sections=self.sections,
             methodology=self.methods,
@@ -473,9 +533,13 @@ class _Writer:
         html_path.write_text(html, encoding="utf-8")
         pdf_path = self.out / "report.pdf"
         _write_pdf(html, pdf_path)
-        workbook = write_workbook(self.tables, self.out / "results.xlsx", notes=self.notes, charts=[
-            p for p in self.charts if p.suffix == ".png"
-        ])
+        workbook = write_workbook(
+            self.tables,
+            self.out / "results.xlsx",
+            title=f"{title}: results",
+            notes=[f"{term}: {description}" for term, description in self.methods],
+            charts=self.captions,
+        )
         return ReportFiles(html_path, pdf_path, Path(workbook), tuple(self.charts))
 
 
