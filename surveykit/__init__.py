@@ -31,7 +31,7 @@ from surveykit.incidents.importing import ImportReport, import_incidents
 from surveykit.incidents.losses import loss_growth
 from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
 from surveykit.incidents.schema import INCIDENT_COLUMNS
-from surveykit.incidents.trend import growth_trend
+from surveykit.incidents.trend import growth_trend, trend_line
 from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
 from surveykit.survey.estimates import survey_growth
@@ -104,6 +104,7 @@ __all__ = [
     "survey_growth",
     "test_independence",
     "time_to_resolve",
+    "trend_line",
     "validate_incidents",
     "weighting_efficiency",
     "weights_summary",
