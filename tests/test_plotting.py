@@ -425,6 +425,11 @@ def test_change_says_when_a_difference_is_not_significant() -> None:
     assert dots == pytest.approx(sorted([*frame["estimate_from"], *frame["estimate_to"]]))
     ranges = sorted(tuple(s[:, 0]) for c in diffs.collections for s in c.get_segments())
     assert ranges == pytest.approx(sorted(zip(frame["ci_low"], frame["ci_high"], strict=True)))
+    # Without a title the chart states the finding; without a source it gives the base.
+    single = design().change("whaling_trend", "increased")
+    texts = texts_of(sk.plot_change(single, labels=choices("whaling_trend")))
+    assert "\u201cIncreased\u201d rose from 52% to 63%" in texts
+    assert any(t.endswith("Base: 970 respondents.") for t in texts)
 
 
 def test_regions_report_the_rao_scott_test() -> None:

@@ -168,7 +168,7 @@ def plot_share(
                 f"{format_percent(c.estimate)} in {c.label}" for c in shown
             )
         header = _Header(
-            title if title is not None else default_title,
+            _title(title, default_title),
             subtitle if subtitle is not None else _default_subtitle(frame, labels),
             _footer(
                 source,
@@ -236,12 +236,11 @@ def plot_categories(
         leader = cells[0]
         variable = _constant(frame, "variable")
         header = _Header(
-            title
-            if title is not None
-            else (
+            _title(
+                title,
                 f"{leader.label} leads with {format_percent(leader.estimate)}"
                 if leader.shown
-                else f"Answers to {variable or 'the question'}"
+                else f"Answers to {variable or 'the question'}",
             ),
             subtitle if subtitle is not None else _default_subtitle(frame, labels),
             _footer(
@@ -373,7 +372,7 @@ def plot_regions(
             )
         base = subtitle if subtitle is not None else _default_subtitle(frame, labels, by=region_word)
         header = _Header(
-            title if title is not None else default_title,
+            _title(title, default_title),
             "\n".join(part for part in (base, test_line) if part),
             _footer(
                 source,
@@ -507,7 +506,7 @@ def plot_change(
         diffs.axvline(0, color="#777777", lw=0.9, zorder=1)
         diffs.set_xlabel(f"Change, {second} \u2212 {first} (points)", fontsize=SIZES["label"], color=TEXT)
         header = _Header(
-            title if title is not None else _change_title(significant, what, first, second),
+            _title(title, _change_title(significant, what, first, second)),
             subtitle if subtitle is not None else f"{_default_subtitle(frame, labels)}, {first} and {second}",
             _footer(
                 source,
@@ -1090,6 +1089,14 @@ def _default_subtitle(frame: pd.DataFrame, labels: Labels, by: str | None = None
     return what
 
 
+def _title(given: str | None, default: str) -> str:
+    """The caller's title as given, else the default with its first letter capitalised."""
+    if given is not None:
+        return given
+    first = next((i for i, character in enumerate(default) if character.isalpha()), None)
+    return default if first is None else default[:first] + default[first].upper() + default[first + 1 :]
+
+
 def _change_title(
     significant: list[tuple[_Cell, bool, float, float]], what: str, first: str, second: str
 ) -> str:
@@ -1102,7 +1109,7 @@ def _change_title(
         if not changed:
             return f"No significant change in {what}: {values}"
         verb = "rose" if cell.estimate > 0 else "fell"
-        return f"{what[0].upper() + what[1:]} {verb} from {format_percent(before)} to {format_percent(after)}"
+        return f"{what} {verb} from {format_percent(before)} to {format_percent(after)}"
     moved = [cell.label for cell, changed, _, _ in significant if changed]
     if not moved:
         return f"No significant change in {what} in any group"

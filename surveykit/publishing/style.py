@@ -129,23 +129,23 @@ def format_share(estimate: float, low: float, high: float, level: float = 0.95, 
     )
 
 
-def format_points(value: float, digits: int = 0, *, signed: bool = True, unit: bool = True) -> str:
+def format_points(value: float, digits: int = 0, *, unit: bool = True) -> str:
     """A difference of shares in percentage points: ``0.106`` as ``"+11 pts"``, ``-0.04`` as
     ``"−4 pts"`` (a true minus sign); ``unit=False`` leaves out ``" pts"`` (axis ticks)."""
-    if value is None or not math.isfinite(value):
-        return "\u2013"
-    number = f"{abs(100 * value):.{digits}f}"
-    sign = "" if not signed or float(number) == 0 else ("+" if value > 0 else _MINUS)
-    return f"{sign}{number}{' pts' if unit else ''}"
+    return _signed(value, digits, " pts" if unit else "")
 
 
 def format_growth(value: float, digits: int = 0) -> str:
     """A growth rate with its sign: ``0.38`` as ``"+38%"``, ``-0.05`` as ``"−5%"``."""
+    return _signed(value, digits, "%")
+
+
+def _signed(value: float, digits: int, suffix: str) -> str:
     if value is None or not math.isfinite(value):
         return "\u2013"
     number = f"{abs(100 * value):.{digits}f}"
     sign = "" if float(number) == 0 else ("+" if value > 0 else _MINUS)
-    return f"{sign}{number}%"
+    return f"{sign}{number}{suffix}"
 
 
 def format_growth_interval(low: float, high: float, digits: int = 0) -> str:
