@@ -31,8 +31,18 @@ from surveykit.incidents.importing import ImportReport, import_incidents
 from surveykit.incidents.losses import loss_growth
 from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
 from surveykit.incidents.schema import INCIDENT_COLUMNS
-from surveykit.incidents.trend import growth_trend
+from surveykit.incidents.trend import growth_trend, trend_line
 from surveykit.publishing.export import Table, write_workbook
+from surveykit.publishing.plotting import (
+    plot_categories,
+    plot_change,
+    plot_counts,
+    plot_regions,
+    plot_share,
+    plot_time_to_resolve,
+    plot_trend,
+    save_chart,
+)
 from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
 from surveykit.survey.estimates import survey_growth
@@ -97,16 +107,25 @@ __all__ = [
     "multinomial_confint",
     "newcombe_diff_confint",
     "pairwise_differences",
+    "plot_categories",
+    "plot_change",
+    "plot_counts",
+    "plot_regions",
+    "plot_share",
+    "plot_time_to_resolve",
+    "plot_trend",
     "poisson_rate_ratio",
     "poststratify",
     "rake",
     "read_incidents",
     "read_xlsform",
     "resolution_curve",
+    "save_chart",
     "survey_confint",
     "survey_growth",
     "test_independence",
     "time_to_resolve",
+    "trend_line",
     "validate_incidents",
     "weighting_efficiency",
     "weights_summary",

@@ -4,18 +4,26 @@
 is ``exp(b) - 1``. Month lengths enter as an offset; months without incidents count as zeros.
 Unlike :func:`surveykit.yoy_growth` and :func:`surveykit.cagr`, which compare two periods,
 the trend uses every month in between.
+
+* :func:`growth_trend` - the annual growth ``exp(b) - 1`` with its Wald interval, per group;
+* :func:`trend_line` - the fitted mean count of every month with its Wald interval, the line a
+  trend chart draws through the monthly counts.
+
+Both read one fit per group, so the line drawn is the one the growth comes from.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod.generalized_linear_model import GLMResults
 
 from surveykit._disclosure import check_thresholds
 from surveykit._grouping import by_columns, iter_groups
@@ -25,7 +33,7 @@ from surveykit._validation import check_level
 from surveykit.exceptions import SurveykitError
 from surveykit.incidents.counts import count_table
 
-__all__ = ["growth_trend"]
+__all__ = ["growth_trend", "trend_line"]
 
 TrendMethod = Literal["auto", "poisson", "quasi_poisson", "negative_binomial"]
 
@@ -35,6 +43,7 @@ _LABELS = {
     "negative_binomial": "negative-binomial wald",
 }
 _EXTRAS = ["p_value", "dispersion", "dispersion_p_value", "alpha", "n_months", "start", "end"]
+_LINE_EXTRAS = ["count", "annual_growth"]
 
 
 def growth_trend(
@@ -84,12 +93,11 @@ def growth_trend(
     check_option("method", method, TrendMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
     groups = by_columns(by, log)
-    counts = count_table(log, "month", groups)
-    if start is not None:
-        counts = counts[counts["period"] >= start]
-    if end is not None:
-        counts = counts[counts["period"] <= end]
-    rows = [{**key, **_fit_trend(part, method, level)} for key, part in iter_groups(counts, groups)]
+    counts = _monthly(log, groups, start, end)
+    rows = []
+    for key, part in iter_groups(counts, groups):
+        trend = _fit_trend(part, method)
+        rows.append({**key, **_growth_row(trend, part, level)})
     return result_frame(
         rows,
         groups,
@@ -102,7 +110,108 @@ def growth_trend(
     )
 
 
-def _fit_trend(part: pd.DataFrame, method: str, level: float) -> dict[str, object]:
+def trend_line(
+    log: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    *,
+    method: TrendMethod = "auto",
+    level: float = 0.95,
+    start: str | None = None,
+    end: str | None = None,
+    min_n: int = 5,
+    caution_n: int = 30,
+) -> pd.DataFrame:
+    """The fitted monthly trend: the mean count of every month, with its interval.
+
+    The model is that of :func:`growth_trend` with the same arguments (the same fit), so the
+    line runs at the growth rate :func:`growth_trend` reports.
+
+    Parameters
+    ----------
+    log, by, method, level, start, end
+        As for :func:`growth_trend`.
+    min_n, caution_n : int
+        Disclosure thresholds on the incidents of the group in the months fitted (the fit rests
+        on all of them): a suppressed group has its fitted values blanked, its counts kept.
+
+    Returns
+    -------
+    DataFrame
+        One row per group and month: ``[by...], period, period_start, estimate, se, ci_low,
+        ci_high, n, method, flag, count, annual_growth``. ``estimate`` is the fitted mean count
+        ``exp(eta)`` of the month (its length included through the offset), ``se`` its
+        delta-method standard error ``exp(eta) * se(eta)`` and the interval the Wald interval
+        ``exp(eta +- z se(eta))`` from the fit's covariance (R ``predict(fit, se.fit = TRUE,
+        type = "link")``); ``n`` and ``count`` are the month's observed count; ``method`` is
+        as in :func:`growth_trend`; ``annual_growth`` is the group's ``exp(b) - 1``.
+    """
+    level = check_level(level)
+    check_option("method", method, TrendMethod)
+    min_n, caution_n = check_thresholds(min_n, caution_n)
+    groups = by_columns(by, log)
+    counts = _monthly(log, groups, start, end)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    parts = []
+    for key, part in iter_groups(counts, groups):
+        trend = _fit_trend(part, method)
+        link = trend.design @ trend.fit.params + trend.offset
+        link_se = np.sqrt(np.einsum("ij,jk,ik->i", trend.design, trend.fit.cov_params(), trend.design))
+        fitted = np.exp(link)
+        parts.append(
+            pd.DataFrame(
+                {
+                    **key,
+                    "period": part["period"].to_numpy(),
+                    "period_start": part["period_start"].to_numpy(),
+                    "estimate": fitted,
+                    "se": fitted * link_se,
+                    "ci_low": np.exp(link - z * link_se),
+                    "ci_high": np.exp(link + z * link_se),
+                    "n": part["count"].to_numpy(),
+                    "method": _LABELS[trend.model],
+                    "count": part["count"].to_numpy(),
+                    "annual_growth": np.expm1(float(trend.fit.params[1])),
+                    "_total": int(part["count"].sum()),
+                }
+            )
+        )
+    rows = pd.concat(parts, ignore_index=True)
+    return result_frame(
+        rows,
+        [*groups, "period", "period_start"],
+        _LINE_EXTRAS,
+        min_n=min_n,
+        caution_n=caution_n,
+        blank=["annual_growth"],
+        what="trend lines",
+        units="incidents",
+        flag_n=rows["_total"].to_numpy(),
+    )
+
+
+def _monthly(log: pd.DataFrame, groups: list[str], start: str | None, end: str | None) -> pd.DataFrame:
+    counts = count_table(log, "month", groups)
+    if start is not None:
+        counts = counts[counts["period"] >= start]
+    if end is not None:
+        counts = counts[counts["period"] <= end]
+    return counts
+
+
+@dataclass(frozen=True)
+class _TrendFit:
+    """One group's log-linear fit: the model chosen, its GLM results and its design."""
+
+    model: str
+    fit: GLMResults
+    design: np.ndarray
+    offset: np.ndarray
+    dispersion: float
+    dispersion_p_value: float
+    alpha: float
+
+
+def _fit_trend(part: pd.DataFrame, method: str) -> _TrendFit:
     if len(part) < 6:
         raise SurveykitError(f"A trend needs at least 6 months of data; got {len(part)}.")
     starts = pd.DatetimeIndex(part["period_start"])
@@ -133,6 +242,11 @@ def _fit_trend(part: pd.DataFrame, method: str, level: float) -> dict[str, objec
         # R's MASS::glm.nb (expected information given theta = 1 / alpha).
         family = sm.families.NegativeBinomial(alpha=nb_alpha)
         fit = sm.GLM(y, X, family=family, offset=offset).fit(start_params=joint.params[:-1])
+    return _TrendFit(chosen, fit, X, offset, dispersion, dispersion_p, nb_alpha)
+
+
+def _growth_row(trend: _TrendFit, part: pd.DataFrame, level: float) -> dict[str, object]:
+    fit = trend.fit
     slope = float(fit.params[1])
     low, high = (float(v) for v in np.asarray(fit.conf_int(alpha=1 - level))[1])
     return {
@@ -141,11 +255,11 @@ def _fit_trend(part: pd.DataFrame, method: str, level: float) -> dict[str, objec
         "ci_low": np.expm1(low),
         "ci_high": np.expm1(high),
         "n": int(part["count"].sum()),
-        "method": _LABELS[chosen],
+        "method": _LABELS[trend.model],
         "p_value": float(fit.pvalues[1]),
-        "dispersion": dispersion,
-        "dispersion_p_value": dispersion_p,
-        "alpha": nb_alpha,
+        "dispersion": trend.dispersion,
+        "dispersion_p_value": trend.dispersion_p_value,
+        "alpha": trend.alpha,
         "n_months": len(part),
         "start": part["period"].iloc[0],
         "end": part["period"].iloc[-1],

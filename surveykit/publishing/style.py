@@ -18,13 +18,19 @@ __all__ = [
     "CAUTION_MARK",
     "FIGURE_WIDTH",
     "GREY",
+    "LIGHT_ACCENT",
     "PALETTE",
+    "SIZES",
     "SUPPRESSED_TEXT",
     "TEXT",
+    "caution_note",
     "chart_style",
     "format_count",
+    "format_growth",
+    "format_growth_interval",
     "format_interval",
     "format_percent",
+    "format_points",
     "format_share",
 ]
 
@@ -40,13 +46,28 @@ PALETTE: tuple[str, ...] = (
 """Okabe-Ito colours, in the order series take them."""
 
 ACCENT = PALETTE[0]
-GREY = "#8C8C8C"
+LIGHT_ACCENT = PALETTE[4]
+"""The earlier of two waves, beside ACCENT for the later one (lighter, so it reads as "before")."""
+GREY = "#767676"  # the lightest grey with 4.5:1 contrast on white (WCAG AA) for small text
 TEXT = "#222222"
 FIGURE_WIDTH = 7.0
 """Inches: a full text column in print and a readable slide at 300 dpi."""
 
+SIZES: dict[str, float] = {
+    "title": 13.0,
+    "subtitle": 9.5,
+    "headline": 12.0,
+    "panel": 9.5,
+    "value": 9.5,
+    "label": 8.5,
+    "tick": 8.5,
+    "note": 7.5,
+}
+"""Type sizes in points: legible in print at 7 inches wide and on a slide."""
+
 SUPPRESSED_TEXT = "n too small"
 CAUTION_MARK = "\u2020"  # dagger: "interpret with caution", explained in the source line
+_MINUS = "\u2212"
 
 _RC = {
     "font.family": "DejaVu Sans",
@@ -106,6 +127,40 @@ def format_share(estimate: float, low: float, high: float, level: float = 0.95, 
         f"{format_percent(estimate, digits)} ({format_percent(level)} CI "
         f"{format_interval(low, high, digits)})"
     )
+
+
+def format_points(value: float, digits: int = 0, *, unit: bool = True) -> str:
+    """A difference of shares in percentage points: ``0.106`` as ``"+11 pts"``, ``-0.04`` as
+    ``"−4 pts"`` (a true minus sign); ``unit=False`` leaves out ``" pts"`` (axis ticks)."""
+    return _signed(value, digits, " pts" if unit else "")
+
+
+def format_growth(value: float, digits: int = 0) -> str:
+    """A growth rate with its sign: ``0.38`` as ``"+38%"``, ``-0.05`` as ``"−5%"``."""
+    return _signed(value, digits, "%")
+
+
+def _signed(value: float, digits: int, suffix: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "\u2013"
+    number = f"{abs(100 * value):.{digits}f}"
+    sign = "" if float(number) == 0 else ("+" if value > 0 else _MINUS)
+    return f"{sign}{number}{suffix}"
+
+
+def format_growth_interval(low: float, high: float, digits: int = 0) -> str:
+    """A growth interval: ``"21–57%"`` when both ends are rises, ``"−6% to +36%"`` otherwise."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "not estimable"
+    if low >= 0:
+        return format_interval(low, high, digits)
+    return f"{format_growth(low, digits)} to {format_growth(high, digits)}"
+
+
+def caution_note(units: str = "respondents", caution_n: int = 30) -> str:
+    """The footnote explaining the caution mark: ``"† fewer than 30 respondents: interpret
+    with caution"``."""
+    return f"{CAUTION_MARK} fewer than {caution_n} {units}: interpret with caution"
 
 
 def format_count(value: float) -> str:
