@@ -43,6 +43,7 @@ from surveykit.publishing.plotting import (
     plot_trend,
     save_chart,
 )
+from surveykit.publishing.report import ReportFiles, build_report
 from surveykit.survey.comparisons import compare_domains, pairwise_differences
 from surveykit.survey.design import SurveyDesign
 from surveykit.survey.estimates import survey_growth
@@ -77,6 +78,7 @@ __all__ = [
     "LonelyPSUError",
     "Problem",
     "Question",
+    "ReportFiles",
     "SmallSampleWarning",
     "Store",
     "StoreError",
@@ -85,6 +87,7 @@ __all__ = [
     "Table",
     "WeightError",
     "binomial_confint",
+    "build_report",
     "cagr",
     "compare_domains",
     "cramers_v",

@@ -16,7 +16,7 @@ from .test_responses import GOOD, HEADER
 
 COMMANDS = [
     "demo", "import-responses", "import-incidents", "export-responses",
-    "add-analyst", "check-instrument", "serve",
+    "add-analyst", "check-instrument", "report", "serve",
 ]  # fmt: skip
 
 

@@ -28,6 +28,7 @@ and ``subtitle`` to quote the question. A frame does not record its confidence l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -935,7 +936,23 @@ def save_chart(fig: Figure, path: str | Path) -> Path:
         )
     with chart_style():
         fig.savefig(path, format=file_format, dpi=300, metadata=_METADATA[file_format])
+    if file_format == "svg":
+        path.write_text(_stable_clip_ids(path.read_text(encoding="utf-8")), encoding="utf-8")
     return path
+
+
+_CLIP_ID = re.compile(r"\bp[0-9a-f]{10}\b")
+
+
+def _stable_clip_ids(svg: str) -> str:
+    """Number the clip-path ids (``clip0``, ``clip1``...) in order of appearance.
+
+    matplotlib derives them from the clip boxes' float coordinates, whose last bits can differ
+    between two drawings of the same chart; numbering them keeps the same chart's SVG identical.
+    A page that inlines several charts must make the ids unique per chart.
+    """
+    numbers: dict[str, str] = {}
+    return _CLIP_ID.sub(lambda match: numbers.setdefault(match.group(0), f"clip{len(numbers)}"), svg)
 
 
 # ---------------------------------------------------------------------------------------- cells

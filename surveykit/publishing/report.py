@@ -16,6 +16,7 @@ its fieldwork) and every writer is given fixed metadata.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from surveykit.survey.weighting import kish_effective_n
 __all__ = ["ReportFiles", "build_report"]
 
 _PDF_IDENTIFIER = b"surveykit-advisory"
+_WEEK_HOURS = 168.0  # outages are read in hours and days; the long tail is stated, not drawn
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,18 @@ class _Writer:
         self.weighted = design.calibrated
 
     # ------------------------------------------------------------------ helpers
+    def labels(self, *questions: str) -> dict[object, str]:
+        """Display names of the choices of ``questions`` (codes as stored -> the instrument's labels)."""
+        out: dict[object, str] = {}
+        for question in questions:
+            if question in self.instrument.question_ids:
+                out.update({choice.name: choice.label for choice in self.instrument[question].choices})
+        return out
+
+    def order(self, question: str) -> list[str]:
+        """The question's choices in the questionnaire's order."""
+        return [choice.name for choice in self.instrument[question].choices]
+
     def wording(self, question: str) -> str:
         return self.instrument[question].text if question in self.instrument.question_ids else question
 
@@ -209,7 +223,9 @@ class _Writer:
         self.charts.extend([png, svg])
         self.captions[caption] = png
         text = svg.read_text(encoding="utf-8")
-        section.figures.append({"svg": text[text.index("<svg") :], "caption": caption})
+        # Clip ids are numbered per chart; prefix them so they stay unique on the page.
+        inline = re.sub(r"\bclip(\d+)\b", rf"{name}-clip\1", text[text.index("<svg") :])
+        section.figures.append({"svg": inline, "caption": caption})
 
     def table(
         self, section: _Section, name: str, frame: pd.DataFrame, caption: str, label: list[str], note: str
@@ -222,9 +238,12 @@ class _Writer:
             {"label": f"{format_percent(self.level)} CI", "numeric": True},
             {"label": "n", "numeric": True},
         ]
+        names = self.labels(
+            *(str(q) for q in frame.get("variable", pd.Series(dtype=object)).unique()), *label
+        )
         rows = []
         for record in frame.to_dict("records"):
-            cells = [str(record[c]) for c in label]
+            cells = [names.get(record[c], str(record[c])) for c in label]
             if record["flag"] == "suppressed":
                 cells += [SUPPRESSED_TEXT, "", format_count(record["n"])]
             else:
@@ -310,6 +329,7 @@ class _Writer:
             "impersonated_roles",
             plotting.plot_categories(
                 roles,
+                labels=self.labels("impersonated_roles"),
                 title="Who attackers impersonated",
                 subtitle=self.wording("impersonated_roles"),
                 source=self.source(int(roles["n"].max()), wave),
@@ -318,7 +338,8 @@ class _Writer:
         )
         self.table(section, "impersonated_roles", roles, f"Roles impersonated, {wave}", ["category"], note)
 
-        by_country = current.proportions("whaling_trend", by="country", level=level)
+        answers = [c for c in self.order("whaling_trend") if c in set(responses["whaling_trend"].dropna())]
+        by_country = current.proportions("whaling_trend", by="country", level=level, categories=answers)
         test = current.test_independence("country", "whaling_trend")
         increased = by_country[by_country["category"] == "increased"]
         self.say(
@@ -333,6 +354,7 @@ class _Writer:
                 by_country,
                 "country",
                 test=test,
+                labels=self.labels("whaling_trend", "country"),
                 title="Whaling trend by country",
                 subtitle=self.wording("whaling_trend"),
                 source=self.source(n_wave, wave),
@@ -360,6 +382,7 @@ class _Writer:
             "email_controls",
             plotting.plot_categories(
                 controls,
+                labels=self.labels("controls"),
                 title="Email controls in place",
                 subtitle=self.wording("controls"),
                 source=self.source(int(controls["n"].max()), wave),
@@ -423,6 +446,7 @@ class _Writer:
                 "outage_time_to_resolve",
                 plotting.plot_time_to_resolve(
                     curve,
+                    max_time=_WEEK_HOURS,
                     title="How long email outages lasted",
                     subtitle="Share of outages not yet resolved, by hours since detection",
                     source=f"Source: incident log, {format_count(len(outages))} email outages; Kaplan-Meier.",
