@@ -1,4 +1,4 @@
-"""What the app's pages share: the cached store connection, the login gate and formatting."""
+"""What the app's pages share: the cached store connection and the login gate."""
 
 from __future__ import annotations
 
@@ -27,10 +27,3 @@ def require_analyst() -> str:
         st.warning("This page is for analysts. Log in first.")
         st.stop()
     return user
-
-
-def format_share(estimate: float, low: float, high: float) -> str:
-    """Format a share and its interval for display, e.g. ``55% (51-60%)``; suppressed cells say so."""
-    if estimate != estimate:  # NaN: suppressed by the disclosure rule
-        return "suppressed"
-    return f"{estimate:.0%} ({low * 100:.0f}-{high:.0%})"

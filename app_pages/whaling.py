@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app_pages._shared import format_share, get_store, require_analyst
+from app_pages._shared import get_store, require_analyst
 from surveykit import SurveyDesign
+from surveykit.publishing.style import SUPPRESSED_TEXT, format_share
 
 require_analyst()
 st.title("Whaling trend")
@@ -27,7 +28,9 @@ if more.empty:  # proportions reports only categories someone chose
     st.stop()
 
 for column, row in zip(st.columns(len(more)), more.itertuples(), strict=True):
-    column.metric(f"Saw more whaling, {row.wave}", format_share(row.estimate, row.ci_low, row.ci_high))
+    suppressed = row.flag == "suppressed"
+    shown = SUPPRESSED_TEXT if suppressed else format_share(row.estimate, row.ci_low, row.ci_high)
+    column.metric(f"Saw more whaling, {row.wave}", shown)
     column.caption(f"n = {row.n}")
 st.dataframe(
     more[["wave", "estimate", "ci_low", "ci_high", "n", "method", "flag"]],
