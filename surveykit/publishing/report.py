@@ -483,7 +483,10 @@ class _Writer:
         self.methods.append(("Sample and fieldwork", sample + "."))
         if margins:
             described = "; ".join(
-                f"{variable} ({len(levels)} levels)" for variable, levels in margins.items()
+                f"{variable} ("
+                + ", ".join(f"{level} {format_count(float(count))}" for level, count in levels.items())
+                + ")"
+                for variable, levels in margins.items()
             )
             kish = kish_effective_n(self.design.weights)
             self.methods.append(
