@@ -27,6 +27,17 @@ def test_notebook_uses_only_the_public_api(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    # Outputs are rebuilt by running the notebook; stored ones go stale and bloat every diff.
+    cells = nbformat.read(path, as_version=4).cells
+    with_outputs = [i for i, c in enumerate(cells) if c.cell_type == "code" and c.outputs]
+    with_counts = [i for i, c in enumerate(cells) if c.cell_type == "code" and c.execution_count is not None]
+    fix = f"clear them: jupyter nbconvert --clear-output --inplace notebooks/{path.name}"
+    assert with_outputs == [], f"cells {with_outputs} have stored outputs; {fix}"
+    assert with_counts == [], f"cells {with_counts} have execution counts; {fix}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom(path):
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
