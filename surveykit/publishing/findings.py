@@ -86,8 +86,13 @@ def _points(value: float) -> str:
     return f"{abs(100 * value):.0f} percentage point{'' if round(abs(100 * value)) == 1 else 's'}"
 
 
+def _signed(value: float) -> str:
+    """``+13`` or ``−6``: a true minus sign, as in the charts."""
+    return f"{value:+.0f}".replace("-", "\u2212")
+
+
 def _signed_points(low: float, high: float) -> str:
-    return f"{100 * low:+.0f} to {100 * high:+.0f} points"
+    return f"{_signed(100 * low)} to {_signed(100 * high)} points"
 
 
 def change_finding(
@@ -132,7 +137,7 @@ def change_finding(
     else:
         sentence = (
             f"No significant difference in {what} between {first} ({before}) and {second} ({after}): "
-            f"{difference * 100:+.0f} points, {interval}."
+            f"{_signed(difference * 100)} points, {interval}."
         )
     return sentence + _caution(row, caution_n)
 
@@ -205,13 +210,13 @@ def growth_finding(row: Mapping[str, object], what: str, *, level: float = 0.95)
         return None
     growth = float(row["estimate"])
     low, high = 100 * float(row["ci_low"]), 100 * float(row["ci_high"])
-    interval = f"{format_percent(level)} CI {low:+.0f}% to {high:+.0f}%"
+    interval = f"{format_percent(level)} CI {_signed(low)}% to {_signed(high)}%"
     subject = f"{what[:1].upper()}{what[1:]}"
     when = f"in {row['period']} on a year earlier"
     if significant(row):
         direction = "rose" if growth > 0 else "fell"
         return f"{subject} {direction} {abs(100 * growth):.0f}% {when} ({interval})."
-    return f"No significant change in {what} {when}: {100 * growth:+.0f}% ({interval})."
+    return f"No significant change in {what} {when}: {_signed(100 * growth)}% ({interval})."
 
 
 def _p_value(p: float) -> str:

@@ -231,7 +231,7 @@ class _Writer:
         self, section: _Section, name: str, frame: pd.DataFrame, caption: str, label: list[str], note: str
     ) -> None:
         question = frame["variable"].iloc[0] if "variable" in frame.columns else name
-        self.publish(name, frame, self.wording(str(question)), caption)
+        self.publish(name, frame, self.wording(str(question)), f"Respondents who answered, wave {self.wave}")
         columns = [{"label": c.replace("_", " ").capitalize(), "numeric": False} for c in label]
         columns += [
             {"label": "Estimate", "numeric": True},
@@ -437,7 +437,7 @@ class _Writer:
             median = quantiles[quantiles["quantile"] == 0.5].iloc[0]
             if median["flag"] != "suppressed" and pd.notna(median["estimate"]):
                 self.say(
-                    f"Half of email outages were resolved within {median['estimate']:.0f} hours "
+                    f"Half of email outages were resolved within {median['estimate']:.1f} hours "
                     f"({format_percent(level)} CI {_hours(median['ci_low'])} to {_hours(median['ci_high'])}, "
                     f"n = {format_count(median['n'])})."
                 )
@@ -571,7 +571,7 @@ class _Writer:
 
 
 def _hours(value: float) -> str:
-    return "not reached" if pd.isna(value) else f"{value:.0f}"
+    return "not reached" if pd.isna(value) else f"{value:.1f}"
 
 
 def _write_pdf(html: str, path: Path) -> None:
