@@ -165,3 +165,35 @@ def test_whaling_page_says_so_when_nobody_saw_more_whaling(db):
 def test_public_pages_run_on_an_empty_store(db, page):
     at = start(page)
     assert not at.exception
+
+
+def test_regions_page_compares_an_answer_between_countries_and_waves(db):
+    with Store(db) as store:
+        load_demo(store)
+    at = start("app_pages/regions.py", user="analyst")
+    assert not at.exception
+    # Defaults: the first question, by country, the latest wave.
+    at.selectbox(key="regions_question").set_value("whaling_trend").run()
+    at.selectbox(key="regions_category").set_value("increased").run()
+    finding = at.markdown[0].value
+    assert finding.startswith("**Answers differed by country (Rao-Scott F = 2.29, p = 0.015)")
+    assert "ranged from 47% in ZA to 70% in US" in finding
+    pairs = at.dataframe[0].value
+    assert len(pairs) == 6 and {"p_value", "p_adjusted"} <= set(pairs.columns)
+    assert (pairs["p_adjusted"] >= pairs["p_value"]).all()
+    at.selectbox(key="regions_compare").set_value("2015-12").run()
+    assert not at.exception
+    assert at.subheader[-1].value == "Change since 2015-12"
+    at.selectbox(key="regions_by").set_value("org_size").run()
+    assert not at.exception and at.markdown[0].value.startswith("**")
+
+
+def test_regions_page_needs_a_login(db):
+    with Store(db) as store:
+        load_demo(store)
+    signed_out = start()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        signed_out.switch_page("app_pages/regions.py")  # not registered until an analyst signs in
+    page = AppTest.from_file(str(Path(APP).parent / "app_pages" / "regions.py"), default_timeout=60).run()
+    assert page.warning[0].value == "This page is for analysts. Log in first."
+    assert not page.dataframe

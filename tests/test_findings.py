@@ -67,7 +67,7 @@ def test_regional_finding_follows_the_rao_scott_test(design: sk.SurveyDesign) ->
     assert test.p_value > 0.05
     assert regional_finding(test, shares, "country", "the share who saw more whaling") == (
         f"No significant difference by country in the share who saw more whaling "
-        f"(Rao-Scott F = {test.statistic:.2f}, p = {test.p_value:.3f})."
+        f"(Rao-Scott test of all answers: F = {test.statistic:.2f}, p = {test.p_value:.3f})."
     )
     # Unweighted, the demo's regional difference is significant (ZA saw less whaling).
     plain = sk.SurveyDesign(sk.demo_responses())
@@ -78,8 +78,9 @@ def test_regional_finding_follows_the_rao_scott_test(design: sk.SurveyDesign) ->
     lowest = by_country.loc[by_country["estimate"].idxmin()]
     highest = by_country.loc[by_country["estimate"].idxmax()]
     assert sentence == (
-        f"The share who saw more whaling differed by country (Rao-Scott F = {plain_test.statistic:.2f}, "
-        f"p = {plain_test.p_value:.3f}): from {round(100 * lowest['estimate'])}% in {lowest['country']} to "
+        f"Answers differed by country (Rao-Scott F = {plain_test.statistic:.2f}, "
+        f"p = {plain_test.p_value:.3f}): the share who saw more whaling ranged from "
+        f"{round(100 * lowest['estimate'])}% in {lowest['country']} to "
         f"{round(100 * highest['estimate'])}% in {highest['country']}."
     )
 

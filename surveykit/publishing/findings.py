@@ -171,21 +171,22 @@ def regional_finding(
     Returns
     -------
     str
-        The lowest and highest region when the test rejects at ``1 - level``, "no significant
-        difference" otherwise; suppressed regions are never named.
+        The test is of all the question's answers against the regions; when it rejects at
+        ``1 - level`` the sentence gives the share's lowest and highest region, otherwise "no
+        significant difference"; suppressed regions are never named.
     """
     regions = label or by
-    statistic = f"Rao-Scott F = {test.statistic:.2f}, p = {_p_value(test.p_value)}"
+    statistic = f"F = {test.statistic:.2f}, p = {_p_value(test.p_value)}"
     shown = shares[shares["flag"] != "suppressed"].dropna(subset=["estimate"])
     if test.p_value < 1 - level and len(shown) >= 2:
         low = shown.loc[shown["estimate"].idxmin()]
         high = shown.loc[shown["estimate"].idxmax()]
         return (
-            f"{what[:1].upper()}{what[1:]} differed by {regions} ({statistic}): from "
+            f"Answers differed by {regions} (Rao-Scott {statistic}): {what} ranged from "
             f"{format_percent(float(low['estimate']))} in {low[by]} to "
             f"{format_percent(float(high['estimate']))} in {high[by]}."
         )
-    return f"No significant difference by {regions} in {what} ({statistic})."
+    return f"No significant difference by {regions} in {what} (Rao-Scott test of all answers: {statistic})."
 
 
 def growth_finding(row: Mapping[str, object], what: str, *, level: float = 0.95) -> str | None:

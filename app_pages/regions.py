@@ -1,0 +1,73 @@
+"""Regions: one answer compared between countries, organisation sizes or sectors, honestly tested."""
+
+import streamlit as st
+
+from app_pages._shared import get_store, require_analyst
+from surveykit import SurveyDesign, default_instrument, plot_change, plot_regions
+from surveykit.publishing.breakdowns import regional_breakdown
+
+require_analyst()
+st.title("Regions")
+store = get_store()
+responses = store.responses()
+if responses.empty:
+    st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
+    st.stop()
+instrument = store.latest_instrument(default_instrument())
+GROUPS = {"country": "Country", "org_size": "Organisation size", "sector": "Sector"}
+questions = [q.id for q in instrument.questions if q.type == "select_one" and q.id not in GROUPS]
+waves = sorted(responses["wave"].dropna().unique())
+
+left, middle, right = st.columns(3)
+question = left.selectbox(
+    "Question", questions, key="regions_question", format_func=lambda q: q.replace("_", " ")
+)
+by = middle.selectbox("Compare by", list(GROUPS), key="regions_by", format_func=GROUPS.get)
+choices = {c.name: c.label for c in instrument[question].choices}
+category = right.selectbox("Answer", list(choices), key="regions_category", format_func=choices.get)
+left, right = st.columns(2)
+wave = left.selectbox("Wave", waves, index=len(waves) - 1, key="regions_wave")
+earlier = [w for w in waves if w < wave]
+compare = right.selectbox("Change since", ["(none)", *earlier], key="regions_compare")
+st.caption(f"{instrument[question].text} Unweighted; 95% confidence intervals.")
+
+try:
+    result = regional_breakdown(
+        SurveyDesign(responses),
+        question,
+        category,
+        by,
+        wave=wave,
+        compare_wave=None if compare == "(none)" else compare,
+        what=f"the share answering \u201c{choices[category]}\u201d",
+    )
+except ValueError as error:  # a SurveykitError: no one answered, too few levels...
+    st.warning(str(error))
+    st.stop()
+
+st.markdown(f"**{result.finding}**")
+labels = (
+    {**choices, **{c.name: c.label for c in instrument[by].choices}}
+    if by in instrument.question_ids
+    else choices
+)
+st.pyplot(
+    plot_regions(result.shares, by, test=result.test, labels=labels, title=GROUPS[by]), clear_figure=True
+)
+st.subheader("Pairwise differences")
+st.caption(
+    "Second level minus the first, each with its own 95% interval; p-values adjusted for "
+    "multiple comparisons (Holm)."
+)
+st.dataframe(
+    result.pairwise[
+        ["from", "to", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "n_from", "n_to", "flag"]
+    ],
+    hide_index=True,
+    column_config={
+        c: st.column_config.NumberColumn(format="percent") for c in ("estimate", "ci_low", "ci_high")
+    },
+)
+if result.change is not None:
+    st.subheader(f"Change since {compare}")
+    st.pyplot(plot_change(result.change, labels=labels), clear_figure=True)
