@@ -1,10 +1,12 @@
-"""What the app's pages share: the cached store connection and the login gate."""
+"""What the app's pages share: the cached store connection, the login gate and showing charts."""
 
 from __future__ import annotations
 
+import io
 import os
 
 import streamlit as st
+from matplotlib.figure import Figure
 
 from surveykit import Store
 from surveykit.collection.store import resolve_db_url
@@ -27,3 +29,10 @@ def require_analyst() -> str:
         st.warning("This page is for analysts. Log in first.")
         st.stop()
     return user
+
+
+def show_chart(figure: Figure) -> None:
+    """Show a surveykit chart whole: its title, subtitle and source lines are part of the figure."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=200)
+    st.image(buffer.getvalue(), width="stretch")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages._shared import get_store, require_analyst
+from app_pages._shared import get_store, require_analyst, show_chart
 from surveykit import SurveyDesign, default_instrument, plot_change, plot_regions
 from surveykit.publishing.breakdowns import regional_breakdown
 
@@ -16,11 +16,12 @@ if responses.empty:
 instrument = store.latest_instrument(default_instrument())
 GROUPS = {"country": "Country", "org_size": "Organisation size", "sector": "Sector"}
 questions = [q.id for q in instrument.questions if q.type == "select_one" and q.id not in GROUPS]
+default = questions.index("whaling_trend") if "whaling_trend" in questions else 0
 waves = sorted(responses["wave"].dropna().unique())
 
 left, middle, right = st.columns(3)
 question = left.selectbox(
-    "Question", questions, key="regions_question", format_func=lambda q: q.replace("_", " ")
+    "Question", questions, index=default, key="regions_question", format_func=lambda q: q.replace("_", " ")
 )
 by = middle.selectbox("Compare by", list(GROUPS), key="regions_by", format_func=GROUPS.get)
 choices = {c.name: c.label for c in instrument[question].choices}
@@ -51,8 +52,15 @@ labels = (
     if by in instrument.question_ids
     else choices
 )
-st.pyplot(
-    plot_regions(result.shares, by, test=result.test, labels=labels, title=GROUPS[by]), clear_figure=True
+show_chart(
+    plot_regions(
+        result.shares,
+        by,
+        test=result.test,
+        labels=labels,
+        title=GROUPS[by],
+        subtitle=instrument[question].text,
+    )
 )
 st.subheader("Pairwise differences")
 st.caption(
@@ -70,4 +78,4 @@ st.dataframe(
 )
 if result.change is not None:
     st.subheader(f"Change since {compare}")
-    st.pyplot(plot_change(result.change, labels=labels), clear_figure=True)
+    show_chart(plot_change(result.change, labels=labels))
