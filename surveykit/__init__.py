@@ -8,6 +8,7 @@ from __future__ import annotations
 from surveykit.collection.instrument import Instrument, Question
 from surveykit.collection.loading import default_instrument, load_instrument
 from surveykit.collection.responses import export_responses, import_responses
+from surveykit.collection.sessions import issue_session, verify_session
 from surveykit.collection.store import Store
 from surveykit.collection.xlsform import read_xlsform
 from surveykit.datasets import demo_incidents, demo_margins, demo_responses, load_demo
@@ -17,11 +18,15 @@ from surveykit.exceptions import (
     ImportValidationError,
     IncompleteDataWarning,
     InstrumentError,
+    InvitationError,
+    InvitationUsedError,
+    LoginThrottledError,
     LonelyPSUError,
     Problem,
     SmallSampleWarning,
     StoreError,
     SurveykitError,
+    WaveClosedError,
     WeightError,
 )
 from surveykit.incidents.counts import incident_counts
@@ -75,6 +80,9 @@ __all__ = [
     "IndependenceTest",
     "Instrument",
     "InstrumentError",
+    "InvitationError",
+    "InvitationUsedError",
+    "LoginThrottledError",
     "LonelyPSUError",
     "Problem",
     "Question",
@@ -85,6 +93,7 @@ __all__ = [
     "SurveyDesign",
     "SurveykitError",
     "Table",
+    "WaveClosedError",
     "WeightError",
     "binomial_confint",
     "build_report",
@@ -101,6 +110,7 @@ __all__ = [
     "import_incidents",
     "import_responses",
     "incident_counts",
+    "issue_session",
     "kaplan_meier",
     "kish_effective_n",
     "km_quantiles",
@@ -130,6 +140,7 @@ __all__ = [
     "time_to_resolve",
     "trend_line",
     "validate_incidents",
+    "verify_session",
     "weighting_efficiency",
     "weights_summary",
     "write_workbook",

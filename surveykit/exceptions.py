@@ -16,12 +16,16 @@ __all__ = [
     "ImportValidationError",
     "IncompleteDataWarning",
     "InstrumentError",
+    "InvitationError",
+    "InvitationUsedError",
+    "LoginThrottledError",
     "LonelyPSUError",
     "Problem",
     "Repair",
     "SmallSampleWarning",
     "StoreError",
     "SurveykitError",
+    "WaveClosedError",
     "WeightError",
 ]
 
@@ -48,6 +52,33 @@ class InstrumentError(SurveykitError):
 
 class StoreError(SurveykitError):
     """The data store cannot be opened or would be left inconsistent."""
+
+
+class WaveClosedError(StoreError):
+    """A response was submitted to a wave that is closed or not open yet; nothing was stored."""
+
+
+class InvitationError(StoreError):
+    """An invitation token is unknown, withdrawn, for another wave, or missing where the wave
+    requires one; nothing was stored."""
+
+
+class InvitationUsedError(InvitationError):
+    """The invitation token was already used for a response (each allows one); nothing was stored."""
+
+
+class LoginThrottledError(SurveykitError):
+    """Too many sign-ins failed recently for this username or client; the password was not checked.
+
+    Attributes
+    ----------
+    retry_after : int
+        Seconds to wait before trying again.
+    """
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 @dataclass(frozen=True)

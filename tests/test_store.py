@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
-from surveykit import InstrumentError, Store, StoreError, default_instrument
+from surveykit import InstrumentError, Store, StoreError, default_instrument, demo_incidents
 from surveykit.collection.store import SCHEMA_VERSION, resolve_db_url
 
 from .test_instrument import VALID_ANSWERS
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request, tmp_path) -> Store:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with Store(url) as opened:
-        yield opened
 
 
 def test_schema_is_created_with_a_version(store):
@@ -178,3 +170,76 @@ def test_conflict_found_by_the_database_is_one_line(store, monkeypatch):
         store.submit(instrument, VALID_ANSWERS, wave="2016-12", idempotency_key="third")
     assert "\n" not in str(info.value)
     assert store.count_responses() == 2
+
+
+def _open_and_report(url, barrier, errors):
+    barrier.wait()
+    try:
+        with Store(url) as opened:
+            opened.count_responses()
+    except Exception as exc:  # reported to the parent, which fails the test
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def _open_at_once(url: str, processes: int = 4) -> list[str]:
+    context = multiprocessing.get_context("fork")
+    barrier, errors = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(target=_open_and_report, args=(url, barrier, errors)) for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    found += [f"exit code {w.exitcode}" for w in workers if w.exitcode != 0]
+    return found
+
+
+def _downgrade_to_version_1(url: str) -> None:
+    """Make a store exactly as surveykit with schema version 1 left it: version 1 had the same
+    meta, instruments, responses, incidents and analysts tables, and none of the others."""
+    engine = sa.create_engine(resolve_db_url(url))
+    with engine.begin() as conn:
+        for table in ("login_attempts", "margins", "invitations", "waves"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    engine.dispose()
+
+
+def test_version_1_store_is_upgraded_in_place_keeping_every_row(store_url):
+    instrument = default_instrument()
+    with Store(store_url) as old:
+        first = old.submit(instrument, VALID_ANSWERS, wave="2015-12")
+        old.submit(instrument, {**VALID_ANSWERS, "country": "GB"}, wave="2016-12")
+        old.add_analyst("ana", "s3cret")
+        old.add_incidents(demo_incidents().head(5))
+        before = old.responses()
+    _downgrade_to_version_1(store_url)
+    with Store(store_url) as upgraded:
+        assert upgraded.schema_version == SCHEMA_VERSION == 2
+        pd.testing.assert_frame_equal(upgraded.responses(), before)
+        assert upgraded.check_login("ana", "s3cret")
+        assert upgraded.count_incidents() == 5
+        assert upgraded.list_waves()["status"].tolist() == ["unmanaged", "unmanaged"]
+        upgraded.open_wave("2017-06")
+        assert upgraded.submit(instrument, VALID_ANSWERS, wave="2017-06").created
+        assert first.respondent_id in set(upgraded.responses()["respondent_id"])
+
+
+def test_concurrent_openers_of_an_empty_store_all_succeed(store_url):
+    assert _open_at_once(store_url) == []
+    with Store(store_url) as opened:
+        assert opened.schema_version == SCHEMA_VERSION
+
+
+def test_concurrent_openers_of_a_version_1_store_all_succeed(store_url):
+    with Store(store_url) as old:
+        old.submit(default_instrument(), VALID_ANSWERS, wave="2016-12")
+    _downgrade_to_version_1(store_url)
+    assert _open_at_once(store_url) == []
+    with Store(store_url) as opened:
+        assert opened.schema_version == SCHEMA_VERSION
+        assert opened.count_responses() == 1

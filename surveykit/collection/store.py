@@ -1,8 +1,14 @@
-"""The data store: instruments, survey responses, incidents and analyst accounts.
+"""The data store: instruments, survey responses, waves, invitations, population margins,
+incidents and analyst accounts.
 
 One SQLAlchemy code path serves an embedded SQLite file (the default) and a shared PostgreSQL
-server. The schema is created on first use and carries a schema version in the ``meta`` table.
-Writes happen in a single transaction each, so a failed import leaves the store as it was.
+server. The schema is created on first use and carries a schema version in the ``meta`` table;
+opening a store made by an older surveykit upgrades it in place, keeping every row. Writes
+happen in a single transaction each, so a failed import leaves the store as it was.
+
+Waves are managed when they have a row in the ``waves`` table (see :meth:`Store.open_wave`):
+:meth:`Store.submit` then refuses answers outside the wave's opening window. A wave without a
+row (demo data, imported or legacy responses) is *unmanaged* and accepts answers as before.
 """
 
 from __future__ import annotations
@@ -10,32 +16,43 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from surveykit.collection.instrument import Instrument
-from surveykit.exceptions import StoreError
+from surveykit.exceptions import (
+    InvitationError,
+    InvitationUsedError,
+    LoginThrottledError,
+    StoreError,
+    WaveClosedError,
+)
 from surveykit.incidents.schema import INCIDENT_COLUMNS, INCIDENT_DTYPES
 
 __all__ = [
     "DEFAULT_DB_URL",
+    "LOGIN_WINDOW",
+    "MAX_FAILED_LOGINS",
     "SCHEMA_VERSION",
+    "InvitationStatus",
     "Store",
     "SubmitResult",
+    "WaveStatus",
     "resolve_db_url",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB_URL = "sqlite:///surveykit.db"
 _SCHEMES = {
     "sqlite": "sqlite",
@@ -109,6 +126,68 @@ _analysts = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
+# --- schema version 2 ------------------------------------------------------------------------
+
+_waves = sa.Table(
+    "waves",
+    _metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("opens_at", sa.DateTime, nullable=False),
+    sa.Column("closes_at", sa.DateTime, nullable=True),
+    sa.Column("open_to_anyone", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+_invitations = sa.Table(
+    "invitations",
+    _metadata,
+    # Only the SHA-256 of a token is stored: a copy of the database yields no usable link.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("wave", sa.String(32), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime, nullable=True),
+    sa.Column("respondent_id", sa.String(64), nullable=True),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+_margins = sa.Table(
+    "margins",
+    _metadata,
+    sa.Column("variable", sa.String(128), primary_key=True),
+    sa.Column("level", sa.String(128), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("count", sa.Float, nullable=False),
+)
+
+_login_failures = sa.Table(
+    "login_attempts",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("client", sa.String(128), nullable=True, index=True),
+    sa.Column("attempted_at", sa.DateTime, nullable=False),
+)
+
+_V2_TABLES = [_waves, _invitations, _margins, _login_failures]
+
+WaveStatus = Literal["scheduled", "open", "closed", "unmanaged"]
+InvitationStatus = Literal["unknown", "used", "revoked", "valid"]
+
+MAX_FAILED_LOGINS = 5
+LOGIN_WINDOW = timedelta(minutes=15)
+_FIRST_LOCKOUT = timedelta(seconds=30)
+
+_SCHEMA_LOCK_KEY = 0x5375727665794B  # "SurveyK": any constant shared by every surveykit process
+
+
+def _migrate_1_to_2(conn: sa.Connection) -> None:
+    """Version 2 adds waves, invitations, population margins and failed logins; no v1 table changes."""
+    for table in _V2_TABLES:
+        table.create(conn, checkfirst=True)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2}
 
 _RESPONSE_META = ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
 
@@ -233,17 +312,39 @@ class Store:
 
     def _create_schema(self) -> None:
         with self._engine.begin() as conn:
-            _metadata.create_all(conn)
+            self._lock_schema(conn)
+            if not sa.inspect(conn).has_table(_meta.name):
+                _metadata.create_all(conn)
+                conn.execute(_meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
             stored = conn.execute(
                 sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
             ).scalar_one_or_none()
-            if stored is None:
-                conn.execute(_meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(stored) > SCHEMA_VERSION:
+            version = SCHEMA_VERSION if stored is None else int(stored)
+            if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"The store has schema version {stored}, newer than this surveykit supports "
                     f"({SCHEMA_VERSION}); upgrade surveykit."
                 )
+            _metadata.create_all(conn)  # tables of version 1 (a store interrupted while first created)
+            for step in range(version, SCHEMA_VERSION):
+                _MIGRATIONS[step](conn)
+            values = {"key": "schema_version", "value": str(SCHEMA_VERSION)}
+            if stored is None:
+                conn.execute(_meta.insert().values(**values))
+            elif version < SCHEMA_VERSION:
+                conn.execute(
+                    _meta.update().where(_meta.c.key == "schema_version").values(value=values["value"])
+                )
+
+    def _lock_schema(self, conn: sa.Connection) -> None:
+        """Serialise schema creation and upgrades between processes opening the store at once."""
+        if self.dialect == "sqlite":
+            # pysqlite starts transactions lazily, only before data changes; take the write lock now
+            # so a second opener waits here and then finds the schema made (or upgraded).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
 
     @property
     def schema_version(self) -> int:
@@ -342,6 +443,7 @@ class Store:
         idempotency_key: str | None = None,
         submitted_at: datetime | None = None,
         source: str = "form",
+        invitation: str | None = None,
     ) -> SubmitResult:
         """Validate and store one response.
 
@@ -352,7 +454,8 @@ class Store:
         answers : mapping
             Answers keyed by question id.
         wave : str
-            Survey wave, for example ``"2016-12"``.
+            Survey wave, for example ``"2016-12"``. A managed wave (one opened with
+            :meth:`open_wave`) must be open now; an unmanaged wave accepts answers at any time.
         idempotency_key : str, optional
             A key unique to this submission; submitting again with the same key stores nothing
             and returns the first response's id. A fresh key is made when omitted.
@@ -360,11 +463,21 @@ class Store:
             Defaults to now (UTC).
         source : str
             Where the response came from (``"form"``, ``"import"``, ``"demo"``).
+        invitation : str, optional
+            An invitation token from :meth:`create_invitations` for this wave; it is used up in
+            the same transaction that stores the response. Required when the wave is not open to
+            anyone.
 
         Raises
         ------
         InstrumentError
             If the answers are invalid; nothing is stored.
+        WaveClosedError
+            If the wave is managed and closed or not open yet.
+        InvitationUsedError
+            If the invitation was already used for another response.
+        InvitationError
+            If the invitation is unknown, revoked, for another wave, or missing where required.
         StoreError
             If the key was used before for different answers.
         """
@@ -376,10 +489,13 @@ class Store:
             "submitted_at": submitted_at,
             "source": source,
         }
-        return self.add_responses(instrument, [row])[0]
+        return self._store_responses(instrument, [row], form=True, invitation=invitation)[0]
 
     def add_responses(self, instrument: Instrument, rows: Iterable[Mapping[str, Any]]) -> list[SubmitResult]:
         """Store validated responses in one transaction.
+
+        Unlike :meth:`submit`, this is an administrator's bulk write (imports, demo data): it
+        does not check whether a wave is open and needs no invitations.
 
         Parameters
         ----------
@@ -401,6 +517,16 @@ class Store:
         StoreError
             If a wave is blank, a key repeats within the batch or clashes with a stored response.
         """
+        return self._store_responses(instrument, rows, form=False, invitation=None)
+
+    def _store_responses(
+        self,
+        instrument: Instrument,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        form: bool,
+        invitation: str | None,
+    ) -> list[SubmitResult]:
         rows = [_response_row(instrument, r) for r in rows]
         keys = [r["idempotency_key"] for r in rows]
         if len(set(keys)) != len(keys):
@@ -410,7 +536,6 @@ class Store:
         definition = json.dumps(instrument.to_dict(), sort_keys=True)
         results: list[SubmitResult] = []
         with self._engine.begin() as conn:
-            self._save_instrument(conn, instrument, definition)
             existing: dict[str, tuple[str, str]] = {}
             for chunk in _chunks(keys, 500):
                 query = sa.select(
@@ -430,6 +555,14 @@ class Store:
                         f"The idempotency key {row['idempotency_key']!r} was already used for a "
                         "different response; nothing was stored."
                     )
+            if form and new_rows:
+                (row,) = new_rows
+                already = self._admit(conn, row, invitation)
+                if already is not None:
+                    return [already]
+            # The invitation's conditional update above is the first write, so on SQLite the
+            # transaction takes the write lock there and a competing submission waits for it.
+            self._save_instrument(conn, instrument, definition)
             if new_rows:
                 try:
                     conn.execute(_responses.insert(), new_rows)
@@ -437,6 +570,61 @@ class Store:
                     reason = _one_line(exc.orig)
                     raise StoreError(f"The responses conflict with stored ones: {reason}") from None
         return results
+
+    def _admit(self, conn: sa.Connection, row: dict[str, Any], token: str | None) -> SubmitResult | None:
+        """Check a form submission against its wave and use up its invitation.
+
+        Returns the earlier response when this very submission (same idempotency key) already
+        used the invitation, so a retried submission is not an error.
+        """
+        now = _now()
+        wave = conn.execute(sa.select(_waves).where(_waves.c.name == row["wave"])).one_or_none()
+        if wave is not None:
+            status = _wave_status(wave, now)
+            if status != "open":
+                raise WaveClosedError(_closed_message(wave, status))
+            if token is None and not wave.open_to_anyone:
+                raise InvitationError(
+                    f"Wave {wave.name!r} is by invitation only; open the invitation link you were sent."
+                )
+        if token is None:
+            return None
+        token_hash = _token_hash(token)
+        used = conn.execute(
+            _invitations.update()
+            .where(
+                _invitations.c.token_hash == token_hash,
+                _invitations.c.wave == row["wave"],
+                _invitations.c.used_at.is_(None),
+                _invitations.c.revoked_at.is_(None),
+            )
+            .values(used_at=now, respondent_id=row["respondent_id"])
+        )
+        if used.rowcount == 1:
+            return None
+        stored = conn.execute(
+            sa.select(_invitations).where(_invitations.c.token_hash == token_hash)
+        ).one_or_none()
+        if stored is None:
+            raise InvitationError("This invitation link is not known; check that the whole link was copied.")
+        if stored.wave != row["wave"]:
+            raise InvitationError(
+                f"This invitation is for wave {stored.wave!r}, not {row['wave']!r}; "
+                f"submit to wave {stored.wave!r}."
+            )
+        if stored.revoked_at is not None:
+            raise InvitationError("This invitation link was withdrawn; ask the survey team for a new one.")
+        earlier = conn.execute(
+            sa.select(_responses.c.respondent_id).where(
+                _responses.c.respondent_id == stored.respondent_id,
+                _responses.c.idempotency_key == row["idempotency_key"],
+            )
+        ).scalar_one_or_none()
+        if earlier is not None:
+            return SubmitResult(earlier, created=False)
+        raise InvitationUsedError(
+            "This invitation link was already used to answer the survey; each link allows one response."
+        )
 
     def count_responses(self, wave: str | None = None) -> int:
         """Number of stored responses, optionally in one wave."""
@@ -495,6 +683,283 @@ class Store:
         meta["instrument_version"] = meta["instrument_version"].astype("Int64")
         answers = instrument.tidy([json.loads(r.answers) for r in rows])
         return pd.concat([meta, answers], axis=1)
+
+    # --- waves ----------------------------------------------------------------------------
+
+    def open_wave(
+        self,
+        name: str,
+        opens: datetime | None = None,
+        closes: datetime | None = None,
+        open_to_anyone: bool = True,
+    ) -> None:
+        """Open a wave (or reschedule one), making it managed: :meth:`submit` then accepts
+        answers for it only from ``opens`` until ``closes``.
+
+        Parameters
+        ----------
+        name : str
+            The wave, for example ``"2017-06"``.
+        opens : datetime, optional
+            When it opens; now when omitted. Naive datetimes are taken as UTC.
+        closes : datetime, optional
+            When it closes; open until :meth:`close_wave` when omitted.
+        open_to_anyone : bool
+            When False, every response needs an invitation from :meth:`create_invitations`.
+
+        Raises
+        ------
+        StoreError
+            If the name is blank or too long, or ``closes`` is not after ``opens``.
+        """
+        name = _wave_name(name)
+        opens_at = _naive_utc(opens) if opens is not None else _now()
+        closes_at = _naive_utc(closes) if closes is not None else None
+        if closes_at is not None and closes_at <= opens_at:
+            raise StoreError(
+                f"Wave {name!r} would close ({closes_at:%Y-%m-%d %H:%M}) before it opens "
+                f"({opens_at:%Y-%m-%d %H:%M}); give a closing time after the opening time."
+            )
+        values = {"opens_at": opens_at, "closes_at": closes_at, "open_to_anyone": bool(open_to_anyone)}
+        with self._engine.begin() as conn:
+            changed = conn.execute(_waves.update().where(_waves.c.name == name).values(**values))
+            if changed.rowcount == 0:
+                conn.execute(_waves.insert().values(name=name, created_at=_now(), **values))
+
+    def close_wave(self, name: str, at: datetime | None = None) -> None:
+        """Close a managed wave now (or at ``at``); later submissions get :class:`WaveClosedError`.
+
+        Raises
+        ------
+        StoreError
+            If the wave was never opened with :meth:`open_wave`, or ``at`` is before it opens.
+        """
+        closes_at = _naive_utc(at) if at is not None else _now()
+        with self._engine.begin() as conn:
+            wave = self._managed_wave(conn, name)
+            if closes_at < wave.opens_at:
+                raise StoreError(
+                    f"Wave {wave.name!r} opens at {wave.opens_at:%Y-%m-%d %H:%M}; "
+                    "close it at or after that time."
+                )
+            conn.execute(_waves.update().where(_waves.c.name == wave.name).values(closes_at=closes_at))
+
+    def rename_wave(self, old: str, new: str) -> int:
+        """Rename a wave, with its stored responses and invitations, in one transaction.
+
+        Works for unmanaged waves too (those that only have responses).
+
+        Returns
+        -------
+        int
+            Number of responses renamed.
+
+        Raises
+        ------
+        StoreError
+            If ``old`` is not a wave, or ``new`` is blank, too long or already a wave.
+        """
+        old, new = old.strip(), _wave_name(new)
+        with self._engine.begin() as conn:
+            if self._wave_exists(conn, new):
+                raise StoreError(f"Wave {new!r} already exists; pick another name or rename that wave first.")
+            if not self._wave_exists(conn, old):
+                raise StoreError(f"There is no wave {old!r}; the waves are {self._wave_names(conn)}.")
+            conn.execute(_waves.update().where(_waves.c.name == old).values(name=new))
+            conn.execute(_invitations.update().where(_invitations.c.wave == old).values(wave=new))
+            renamed = conn.execute(_responses.update().where(_responses.c.wave == old).values(wave=new))
+            return int(renamed.rowcount)
+
+    def wave_status(self, name: str, now: datetime | None = None) -> WaveStatus:
+        """``"scheduled"`` (not open yet), ``"open"``, ``"closed"``, or ``"unmanaged"`` for a wave
+        never opened with :meth:`open_wave`, which accepts answers at any time."""
+        moment = _naive_utc(now) if now is not None else _now()
+        with self._engine.connect() as conn:
+            wave = conn.execute(sa.select(_waves).where(_waves.c.name == name.strip())).one_or_none()
+        return "unmanaged" if wave is None else _wave_status(wave, moment)
+
+    def current_wave(self, now: datetime | None = None) -> str | None:
+        """The managed wave open at ``now`` (default: now), or None.
+
+        When several overlap, the one that opened last.
+        """
+        moment = _naive_utc(now) if now is not None else _now()
+        query = (
+            sa.select(_waves.c.name)
+            .where(
+                _waves.c.opens_at <= moment,
+                sa.or_(_waves.c.closes_at.is_(None), _waves.c.closes_at > moment),
+            )
+            .order_by(_waves.c.opens_at.desc(), _waves.c.name.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def list_waves(self, now: datetime | None = None) -> pd.DataFrame:
+        """Every wave, managed or with responses, one row each, ordered by name.
+
+        Columns are ``wave, status, opens_at, closes_at, open_to_anyone, responses,
+        invitations, invitations_used``; times are naive UTC, missing for unmanaged waves.
+        """
+        moment = _naive_utc(now) if now is not None else _now()
+        counts = sa.select(_responses.c.wave, sa.func.count()).group_by(_responses.c.wave)
+        invited = sa.select(
+            _invitations.c.wave,
+            sa.func.count(),
+            sa.func.count(_invitations.c.used_at),
+        ).group_by(_invitations.c.wave)
+        with self._engine.connect() as conn:
+            managed = {w.name: w for w in conn.execute(sa.select(_waves))}
+            responses = dict(conn.execute(counts).all())
+            invitations = {w: (n, used) for w, n, used in conn.execute(invited)}
+        rows = []
+        for name in sorted(set(managed) | set(responses)):
+            wave = managed.get(name)
+            n_invited, n_used = invitations.get(name, (0, 0))
+            rows.append(
+                {
+                    "wave": name,
+                    "status": "unmanaged" if wave is None else _wave_status(wave, moment),
+                    "opens_at": None if wave is None else wave.opens_at,
+                    "closes_at": None if wave is None else wave.closes_at,
+                    "open_to_anyone": True if wave is None else bool(wave.open_to_anyone),
+                    "responses": responses.get(name, 0),
+                    "invitations": n_invited,
+                    "invitations_used": n_used,
+                }
+            )
+        frame = pd.DataFrame(rows, columns=_WAVE_COLUMNS)
+        frame = frame.astype({"wave": "string", "status": "string", "open_to_anyone": "boolean"})
+        for column in ("opens_at", "closes_at"):
+            frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+        for column in ("responses", "invitations", "invitations_used"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def _managed_wave(self, conn: sa.Connection, name: str) -> sa.Row:
+        wave = conn.execute(sa.select(_waves).where(_waves.c.name == name.strip())).one_or_none()
+        if wave is None:
+            opened = list(conn.scalars(sa.select(_waves.c.name).order_by(_waves.c.name)))
+            raise StoreError(
+                f"Wave {name!r} was never opened; open it first with open_wave (opened waves: {opened})."
+            )
+        return wave
+
+    def _wave_exists(self, conn: sa.Connection, name: str) -> bool:
+        in_waves = sa.select(_waves.c.name).where(_waves.c.name == name)
+        in_responses = sa.select(_responses.c.wave).where(_responses.c.wave == name).limit(1)
+        return conn.execute(in_waves).first() is not None or conn.execute(in_responses).first() is not None
+
+    def _wave_names(self, conn: sa.Connection) -> list[str]:
+        managed = set(conn.scalars(sa.select(_waves.c.name)))
+        return sorted(managed | set(conn.scalars(sa.select(_responses.c.wave).distinct())))
+
+    # --- invitations ----------------------------------------------------------------------
+
+    def create_invitations(self, wave: str, count: int) -> list[str]:
+        """Make ``count`` single-use invitation tokens for a managed wave.
+
+        The tokens are returned once and only their SHA-256 is stored, so keep them (e.g. in
+        the links ``?invite=TOKEN`` sent out); a copy of the database reveals no usable link.
+
+        Raises
+        ------
+        StoreError
+            If the wave was never opened with :meth:`open_wave`, or ``count`` is not a positive
+            whole number.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise StoreError(f"count must be a positive whole number of invitations, got {count!r}")
+        tokens = [secrets.token_urlsafe(24) for _ in range(count)]
+        created = _now()
+        with self._engine.begin() as conn:
+            name = self._managed_wave(conn, wave).name
+            rows = [{"token_hash": _token_hash(t), "wave": name, "created_at": created} for t in tokens]
+            for chunk in _chunks(rows, 5000):
+                conn.execute(_invitations.insert(), chunk)
+        return tokens
+
+    def revoke_invitation(self, token: str) -> None:
+        """Withdraw an unused invitation so it can no longer be used.
+
+        Raises
+        ------
+        InvitationUsedError
+            If a response was already stored with it (delete the response instead).
+        InvitationError
+            If the token is not known.
+        """
+        token_hash = _token_hash(token)
+        with self._engine.begin() as conn:
+            revoked = conn.execute(
+                _invitations.update()
+                .where(_invitations.c.token_hash == token_hash, _invitations.c.used_at.is_(None))
+                .values(revoked_at=sa.func.coalesce(_invitations.c.revoked_at, _now()))
+            )
+            if revoked.rowcount == 0:
+                if conn.execute(
+                    sa.select(_invitations.c.token_hash).where(_invitations.c.token_hash == token_hash)
+                ).first():
+                    raise InvitationUsedError(
+                        "This invitation was already used for a response; it cannot be withdrawn."
+                    )
+                raise InvitationError("This invitation is not known; check that the whole token was copied.")
+
+    def invitation_status(self, token: str) -> InvitationStatus:
+        """``"valid"``, ``"used"``, ``"revoked"`` or ``"unknown"``."""
+        query = sa.select(_invitations.c.used_at, _invitations.c.revoked_at).where(
+            _invitations.c.token_hash == _token_hash(token)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).one_or_none()
+        if row is None:
+            return "unknown"
+        if row.used_at is not None:
+            return "used"
+        return "revoked" if row.revoked_at is not None else "valid"
+
+    def invitation_wave(self, token: str) -> str | None:
+        """The wave an invitation is for, or None if the token is not known."""
+        query = sa.select(_invitations.c.wave).where(_invitations.c.token_hash == _token_hash(token))
+        with self._engine.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    # --- population margins ---------------------------------------------------------------
+
+    def set_margins(self, margins: Mapping[str, Mapping[str, float]]) -> None:
+        """Replace the stored population margins used for weighting.
+
+        Parameters
+        ----------
+        margins : mapping
+            ``{variable: {level: count}}``, for example ``{"country": {"US": 120, "GB": 80}}``.
+            Counts are non-negative and every variable sums to the same population total.
+
+        Raises
+        ------
+        StoreError
+            If a count is negative or not a number, a variable has no levels or a zero total,
+            or the variables' totals differ; nothing is stored.
+        """
+        rows = _margin_rows(margins)
+        with self._engine.begin() as conn:
+            conn.execute(_margins.delete())
+            if rows:
+                conn.execute(_margins.insert(), rows)
+
+    def margins(self) -> dict[str, dict[str, float]]:
+        """The stored population margins, ``{variable: {level: count}}`` ({} when none are set).
+
+        Levels come back in the order they were given; whole counts come back as ``int``.
+        """
+        query = sa.select(_margins).order_by(_margins.c.variable, _margins.c.position)
+        out: dict[str, dict[str, float]] = {}
+        with self._engine.connect() as conn:
+            for row in conn.execute(query):
+                count = int(row.count) if float(row.count).is_integer() else row.count
+                out.setdefault(row.variable, {})[row.level] = count
+        return out
 
     # --- incidents ------------------------------------------------------------------------
 
@@ -566,17 +1031,184 @@ class Store:
             conn.execute(_analysts.delete().where(_analysts.c.username == row["username"]))
             conn.execute(_analysts.insert().values(**row))
 
-    def check_login(self, username: str, password: str) -> bool:
-        """Whether the username and password match a stored analyst."""
-        query = sa.select(_analysts.c.password_hash).where(_analysts.c.username == username.strip())
+    def remove_analyst(self, username: str) -> bool:
+        """Delete an analyst login; their signed sessions stop being accepted.
+
+        Returns
+        -------
+        bool
+            Whether such an analyst existed.
+        """
+        with self._engine.begin() as conn:
+            removed = conn.execute(_analysts.delete().where(_analysts.c.username == username.strip()))
+            return removed.rowcount > 0
+
+    def check_login(
+        self, username: str, password: str, client: str | None = None, now: datetime | None = None
+    ) -> bool:
+        """Whether the username and password match a stored analyst, slowing down guessing.
+
+        Every failure is recorded. After ``MAX_FAILED_LOGINS`` (5) failures within
+        ``LOGIN_WINDOW`` (15 minutes) for the same username, or from the same ``client``,
+        further attempts are refused without checking the password, for 30 seconds after the
+        latest failure, doubling with each further failure up to the window. A success clears
+        the username's failures (not the client's, so one known account cannot unlock guessing
+        at others).
+
+        Parameters
+        ----------
+        username, password : str
+            What was typed.
+        client : str, optional
+            Who is trying, for example the client's IP address or a browser id.
+        now : datetime, optional
+            The moment of the attempt; defaults to now (UTC).
+
+        Raises
+        ------
+        LoginThrottledError
+            If too many attempts failed recently; its ``retry_after`` says how many seconds to wait.
+        """
+        username = username.strip()
+        moment = _naive_utc(now) if now is not None else _now()
+        since = moment - LOGIN_WINDOW
+        recent = _login_failures.c.attempted_at > since
+        by_user = sa.select(_login_failures.c.attempted_at).where(
+            recent, _login_failures.c.username == username
+        )
         with self._engine.connect() as conn:
-            stored = conn.execute(query).scalar_one_or_none()
-        return stored is not None and _verify_password(password, stored)
+            failures = [list(conn.scalars(by_user))]
+            if client is not None:
+                by_client = sa.select(_login_failures.c.attempted_at).where(
+                    recent, _login_failures.c.client == client
+                )
+                failures.append(list(conn.scalars(by_client)))
+            stored = conn.execute(
+                sa.select(_analysts.c.password_hash).where(_analysts.c.username == username)
+            ).scalar_one_or_none()
+        wait = max(_lockout_left(times, moment) for times in failures)
+        if wait > 0:
+            who = "this username" if _lockout_left(failures[0], moment) == wait else "this client"
+            raise LoginThrottledError(
+                f"Too many failed sign-ins for {who}; wait {wait} seconds before trying again.",
+                retry_after=wait,
+            )
+        ok = stored is not None and _verify_password(password, stored)
+        with self._engine.begin() as conn:
+            if ok:
+                conn.execute(_login_failures.delete().where(_login_failures.c.username == username))
+            else:
+                conn.execute(_login_failures.delete().where(_login_failures.c.attempted_at <= since))
+                conn.execute(
+                    _login_failures.insert().values(
+                        username=username[:64], client=client, attempted_at=moment
+                    )
+                )
+        return ok
+
+    def session_signing_key(self, username: str) -> bytes | None:
+        """The key that signs ``username``'s sign-in tokens (see :mod:`surveykit.collection.sessions`),
+        or None when there is no such analyst.
+
+        It is derived from the store's secret (``SURVEYKIT_SECRET`` when set, else a random one
+        made once and kept in the ``meta`` table) and the analyst's password hash, so changing the
+        password or removing the analyst ends their sessions. Keep it private.
+        """
+        with self._engine.begin() as conn:
+            environment = os.environ.get("SURVEYKIT_SECRET")
+            secret = environment.encode() if environment else _session_secret(conn)
+            query = sa.select(_analysts.c.password_hash).where(_analysts.c.username == username.strip())
+            password_hash = conn.execute(query).scalar_one_or_none()
+        if password_hash is None:
+            return None
+        return hmac.new(secret, password_hash.encode(), hashlib.sha256).digest()
 
     def has_analysts(self) -> bool:
         """Whether any analyst login exists."""
         with self._engine.connect() as conn:
             return bool(conn.execute(sa.select(sa.func.count()).select_from(_analysts)).scalar_one())
+
+
+_WAVE_COLUMNS = [
+    "wave",
+    "status",
+    "opens_at",
+    "closes_at",
+    "open_to_anyone",
+    "responses",
+    "invitations",
+    "invitations_used",
+]
+
+
+def _wave_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise StoreError(f"A wave needs a name (for example '2017-06'), got {name!r}")
+    name = name.strip()
+    if len(name) > 32:
+        raise StoreError(f"Wave names have at most 32 characters; {name!r} has {len(name)}.")
+    return name
+
+
+def _wave_status(wave: sa.Row, now: datetime) -> WaveStatus:
+    if now < wave.opens_at:
+        return "scheduled"
+    if wave.closes_at is not None and now >= wave.closes_at:
+        return "closed"
+    return "open"
+
+
+def _closed_message(wave: sa.Row, status: WaveStatus) -> str:
+    if status == "scheduled":
+        return (
+            f"Wave {wave.name!r} opens at {wave.opens_at:%Y-%m-%d %H:%M} UTC; answers are accepted from then."
+        )
+    return (
+        f"Wave {wave.name!r} closed at {wave.closes_at:%Y-%m-%d %H:%M} UTC and accepts no more answers; "
+        "an administrator can reopen it with open_wave."
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(str(token).strip().encode()).hexdigest()
+
+
+def _margin_rows(margins: Mapping[str, Mapping[str, float]]) -> list[dict[str, Any]]:
+    if not isinstance(margins, Mapping):
+        raise StoreError(
+            f"margins must be a mapping {{variable: {{level: count}}}}, got {type(margins).__name__}"
+        )
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, float] = {}
+    for variable, levels in margins.items():
+        if not isinstance(levels, Mapping) or not levels:
+            raise StoreError(f"Margin {variable!r} needs a mapping of levels to counts, got {levels!r}")
+        for position, (level, count) in enumerate(levels.items()):
+            if (
+                isinstance(count, bool)
+                or not isinstance(count, int | float)
+                or not math.isfinite(count)
+                or count < 0
+            ):
+                raise StoreError(
+                    f"Margin {variable!r} level {level!r} has count {count!r}; "
+                    "counts must be non-negative numbers."
+                )
+            rows.append(
+                {"variable": str(variable), "level": str(level), "position": position, "count": float(count)}
+            )
+        totals[str(variable)] = float(sum(levels.values()))
+        if totals[str(variable)] == 0:
+            raise StoreError(f"Margin {variable!r} sums to zero; give the population count of each level.")
+    if totals and not all(
+        math.isclose(t, next(iter(totals.values())), rel_tol=1e-9) for t in totals.values()
+    ):
+        listed = ", ".join(f"{v}: {t:g}" for v, t in totals.items())
+        raise StoreError(
+            f"Every margin must sum to the same population total, but the totals differ ({listed}); "
+            "fix the counts so they describe the same population."
+        )
+    return rows
 
 
 def _response_row(instrument: Instrument, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -635,6 +1267,29 @@ def _incident_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             out[column] = pd.array(out[column], dtype=dtype)
     return out
+
+
+def _lockout_left(failures: list[datetime], now: datetime) -> int:
+    """Whole seconds still to wait after these recent failures (0 when attempts are allowed)."""
+    if len(failures) < MAX_FAILED_LOGINS:
+        return 0
+    lockout = min(_FIRST_LOCKOUT * 2 ** (len(failures) - MAX_FAILED_LOGINS), LOGIN_WINDOW)
+    left = (max(failures) + lockout - now).total_seconds()
+    return max(0, math.ceil(left))
+
+
+def _session_secret(conn: sa.Connection) -> bytes:
+    """The store's session-signing key, made once with ``secrets.token_bytes``."""
+    query = sa.select(_meta.c.value).where(_meta.c.key == "session_secret")
+    stored = conn.execute(query).scalar_one_or_none()
+    if stored is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(_meta.insert().values(key="session_secret", value=secrets.token_bytes(32).hex()))
+        except IntegrityError:  # another process made it first: use theirs
+            pass
+        stored = conn.execute(query).scalar_one()
+    return bytes.fromhex(stored)
 
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}

@@ -1,0 +1,240 @@
+"""Waves, invitations and population margins, on a SQLite file and on a PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from surveykit import (
+    InvitationError,
+    InvitationUsedError,
+    Store,
+    StoreError,
+    WaveClosedError,
+    default_instrument,
+    demo_margins,
+)
+
+from .test_instrument import VALID_ANSWERS
+
+NOW = datetime(2017, 6, 1, 12, 0)
+
+
+def test_unmanaged_wave_accepts_answers_as_before(store):
+    assert store.wave_status("2016-12") == "unmanaged"
+    assert store.submit(default_instrument(), VALID_ANSWERS, wave="2016-12").created
+    assert store.current_wave() is None
+
+
+def test_wave_open_close_and_status(store):
+    store.open_wave("2017-06", opens=NOW, closes=NOW + timedelta(days=30))
+    assert store.wave_status("2017-06", now=NOW - timedelta(seconds=1)) == "scheduled"
+    assert store.wave_status("2017-06", now=NOW) == "open"
+    assert store.wave_status("2017-06", now=NOW + timedelta(days=30)) == "closed"
+    assert store.current_wave(now=NOW + timedelta(days=1)) == "2017-06"
+    assert store.current_wave(now=NOW + timedelta(days=31)) is None
+    store.open_wave("2017-12", opens=NOW + timedelta(days=10))
+    assert store.current_wave(now=NOW + timedelta(days=11)) == "2017-12"  # the latest opened
+    store.close_wave("2017-12", at=NOW + timedelta(days=12))
+    assert store.wave_status("2017-12", now=NOW + timedelta(days=12)) == "closed"
+
+
+def test_submit_refuses_closed_and_scheduled_waves_and_stores_nothing(store):
+    instrument = default_instrument()
+    store.open_wave("2017-06")
+    assert store.submit(instrument, VALID_ANSWERS, wave="2017-06").created
+    store.close_wave("2017-06")
+    with pytest.raises(WaveClosedError, match=r"closed at .* reopen it with open_wave"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-06")
+    store.open_wave("2017-12", opens=datetime.now(UTC) + timedelta(days=1))
+    with pytest.raises(WaveClosedError, match="opens at"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-12")
+    assert store.count_responses() == 1
+    store.open_wave("2017-06")  # reopened
+    assert store.submit(instrument, VALID_ANSWERS, wave="2017-06").created
+
+
+def test_imports_are_not_limited_by_wave_windows(store):
+    instrument = default_instrument()
+    store.open_wave("2017-06", opens=NOW, closes=NOW + timedelta(days=1))
+    row = {"answers": instrument.clean_answers(VALID_ANSWERS), "wave": "2017-06", "source": "import"}
+    assert store.add_responses(instrument, [row])[0].created
+
+
+def test_wave_arguments_are_checked(store):
+    with pytest.raises(StoreError, match=r"close .* before it opens"):
+        store.open_wave("2017-06", opens=NOW, closes=NOW)
+    with pytest.raises(StoreError, match="needs a name"):
+        store.open_wave("  ")
+    with pytest.raises(StoreError, match="never opened; open it first"):
+        store.close_wave("nope")
+    with pytest.raises(StoreError, match="never opened"):
+        store.create_invitations("nope", 3)
+    store.open_wave("2017-06")
+    with pytest.raises(StoreError, match="positive whole number"):
+        store.create_invitations("2017-06", 0)
+
+
+def test_rename_wave_renames_its_responses_and_invitations(store):
+    instrument = default_instrument()
+    store.open_wave("2017-6")
+    store.submit(instrument, VALID_ANSWERS, wave="2017-6")
+    store.submit(instrument, VALID_ANSWERS, wave="2016-12")
+    (token,) = store.create_invitations("2017-6", 1)
+    assert store.rename_wave("2017-6", "2017-06") == 1
+    assert store.waves() == ["2016-12", "2017-06"]
+    assert store.wave_status("2017-06") == "open"
+    assert store.invitation_wave(token) == "2017-06"
+    with pytest.raises(StoreError, match="already exists"):
+        store.rename_wave("2017-06", "2016-12")
+    with pytest.raises(StoreError, match="There is no wave 'x'"):
+        store.rename_wave("x", "y")
+    assert store.rename_wave("2016-12", "2016-Q4") == 1  # unmanaged waves too
+    assert store.count_responses("2016-Q4") == 1
+
+
+def test_list_waves_counts_responses_and_invitations(store):
+    instrument = default_instrument()
+    store.submit(instrument, VALID_ANSWERS, wave="2016-12")
+    store.open_wave("2017-06", opens=NOW, open_to_anyone=False)
+    tokens = store.create_invitations("2017-06", 3)
+    store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=tokens[0])
+    frame = store.list_waves(now=NOW + timedelta(days=1))
+    assert list(frame.columns) == [
+        "wave",
+        "status",
+        "opens_at",
+        "closes_at",
+        "open_to_anyone",
+        "responses",
+        "invitations",
+        "invitations_used",
+    ]
+    assert frame["wave"].tolist() == ["2016-12", "2017-06"]
+    assert frame["status"].tolist() == ["unmanaged", "open"]
+    assert frame["responses"].tolist() == [1, 1]
+    assert frame["invitations"].tolist() == [0, 3]
+    assert frame["invitations_used"].tolist() == [0, 1]
+    assert frame["open_to_anyone"].tolist() == [True, False]
+    assert frame["opens_at"].iloc[1] == NOW
+
+
+def test_invitation_lifecycle(store):
+    instrument = default_instrument()
+    store.open_wave("2017-06")
+    tokens = store.create_invitations("2017-06", 3)
+    assert len(set(tokens)) == 3 and all(len(t) >= 32 for t in tokens)
+    assert [store.invitation_status(t) for t in tokens] == ["valid"] * 3
+    assert store.invitation_status("made-up") == "unknown"
+    store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=tokens[0])
+    store.revoke_invitation(tokens[1])
+    assert [store.invitation_status(t) for t in tokens] == ["used", "revoked", "valid"]
+    with pytest.raises(InvitationUsedError, match=r"already used .* one response"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=tokens[0])
+    with pytest.raises(InvitationError, match="withdrawn"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=tokens[1])
+    with pytest.raises(InvitationError, match="not known"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation="made-up")
+    with pytest.raises(InvitationUsedError, match="cannot be withdrawn"):
+        store.revoke_invitation(tokens[0])
+    with pytest.raises(InvitationError, match="not known"):
+        store.revoke_invitation("made-up")
+    store.open_wave("2017-12")
+    with pytest.raises(InvitationError, match="for wave '2017-06', not '2017-12'"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-12", invitation=tokens[2])
+    assert store.count_responses() == 1
+    assert store.invitation_status(tokens[2]) == "valid"
+
+
+def test_tokens_are_stored_only_as_sha256(store):
+    import hashlib
+
+    import sqlalchemy as sa
+
+    store.open_wave("2017-06")
+    (token,) = store.create_invitations("2017-06", 1)
+    with store._engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT token_hash FROM invitations")).scalar_one()
+    assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+
+
+def test_invitation_only_wave_requires_a_token(store):
+    instrument = default_instrument()
+    store.open_wave("2017-06", open_to_anyone=False)
+    with pytest.raises(InvitationError, match="by invitation only"):
+        store.submit(instrument, VALID_ANSWERS, wave="2017-06")
+    (token,) = store.create_invitations("2017-06", 1)
+    assert store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=token).created
+    assert store.count_responses() == 1
+
+
+def test_retried_submission_with_its_invitation_is_not_an_error(store):
+    instrument = default_instrument()
+    store.open_wave("2017-06", open_to_anyone=False)
+    (token,) = store.create_invitations("2017-06", 1)
+    first = store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=token, idempotency_key="k")
+    again = store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=token, idempotency_key="k")
+    assert not again.created and again.respondent_id == first.respondent_id
+
+
+def test_concurrent_submissions_with_one_invitation_store_exactly_one(store_url):
+    with Store(store_url) as admin:
+        admin.open_wave("2017-06", open_to_anyone=False)
+        (token,) = admin.create_invitations("2017-06", 1)
+    attempts = 6
+    barrier = threading.Barrier(attempts)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        with Store(store_url) as own:
+            barrier.wait()
+            try:
+                own.submit(default_instrument(), VALID_ANSWERS, wave="2017-06", invitation=token)
+                outcomes.append("stored")
+            except InvitationUsedError:
+                outcomes.append("used")
+            except Exception as exc:  # any other failure is a bug the assertion shows
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["stored"] + ["used"] * (attempts - 1)
+    with Store(store_url) as check:
+        assert check.count_responses() == 1
+        assert check.invitation_status(token) == "used"
+
+
+def test_margins_round_trip(store):
+    assert store.margins() == {}
+    store.set_margins(demo_margins())
+    assert store.margins() == demo_margins()
+    assert list(store.margins()["org_size"]) == list(demo_margins()["org_size"])
+    store.set_margins({"country": {"US": 60.5, "GB": 39.5}})
+    assert store.margins() == {"country": {"US": 60.5, "GB": 39.5}}
+
+
+@pytest.mark.parametrize(
+    ("margins", "message"),
+    [
+        ({"country": {"US": -1, "GB": 3}}, "non-negative numbers"),
+        ({"country": {"US": "many"}}, "non-negative numbers"),
+        ({"country": {"US": float("nan")}}, "non-negative numbers"),
+        ({"country": {}}, "needs a mapping of levels"),
+        ({"country": {"US": 0}}, "sums to zero"),
+        (
+            {"country": {"US": 10}, "org_size": {"small": 4, "large": 5}},
+            r"totals differ \(country: 10, org_size: 9\)",
+        ),
+        ([("country", {})], "must be a mapping"),
+    ],
+)
+def test_bad_margins_are_refused_and_keep_the_stored_ones(store, margins, message):
+    store.set_margins(demo_margins())
+    with pytest.raises(StoreError, match=message):
+        store.set_margins(margins)
+    assert store.margins() == demo_margins()
