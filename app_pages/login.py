@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages._shared import get_store
+from surveykit import LoginThrottledError
 
 st.title("Analyst login")
 with st.form("login_form"):
@@ -11,8 +12,15 @@ with st.form("login_form"):
     submitted = st.form_submit_button("Log in")
 
 if submitted:
-    if get_store().check_login(username, password):
-        st.session_state["auth_user"] = username
-        st.rerun()
+    # The client, as far as the server can tell, so that guessing from one place is slowed down too.
+    seen = (st.context.headers.get("X-Forwarded-For"), st.context.ip_address)
+    client = next((value for value in seen if isinstance(value, str) and value), None)
+    try:
+        accepted = get_store().check_login(username, password, client=client)
+    except LoginThrottledError as error:
+        st.error(str(error))
     else:
+        if accepted:
+            st.session_state["auth_user"] = username
+            st.rerun()
         st.error("Unknown username or wrong password.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,24 @@ def test_login_with_the_demo_analyst(db):
     at.text_input(key="login_password").input("demo")
     at.button[0].click().run()
     assert at.session_state["auth_user"] == "analyst"
+
+
+def test_repeated_wrong_passwords_are_slowed_down_on_the_login_page(db):
+    # A probe found 30 wrong passwords in 8 s met no delay: after five, the page says to wait and
+    # the right password is not even checked.
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+    at = start("app_pages/login.py")
+    at.text_input(key="login_username").input("analyst")
+    for _ in range(5):
+        at.text_input(key="login_password").input("wrong")
+        at.button[0].click().run()
+        assert at.error[0].value == "Unknown username or wrong password."
+    at.text_input(key="login_password").input("demo")
+    at.button[0].click().run()
+    assert not at.exception
+    assert re.search(r"wait \d+ seconds", at.error[0].value)
+    assert "auth_user" not in at.session_state
 
 
 def test_whaling_page_shows_the_share_with_interval_and_n(db):
