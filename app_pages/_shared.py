@@ -1,4 +1,4 @@
-"""What the app's pages share: the cached store connection, the login gate and showing charts."""
+"""What the app's pages share: the cached store connection, sign-in and showing charts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import streamlit as st
 from matplotlib.figure import Figure
 
-from surveykit import Store
+from surveykit import LoginThrottledError, Store
 from surveykit.collection.store import resolve_db_url
 
 
@@ -23,12 +23,39 @@ def _open_store(url: str) -> Store:
 
 
 def require_analyst() -> str:
-    """Stop the page unless an analyst is logged in; returns the username."""
+    """The signed-in analyst's username; otherwise the sign-in form, and the page stops.
+
+    Signing in re-runs the page that asked, so an analyst who followed a link lands where it pointed.
+    """
     user = st.session_state.get("auth_user")
     if not user:
         st.warning("This page is for analysts. Log in first.")
+        sign_in_form()
         st.stop()
     return user
+
+
+def sign_in_form() -> None:
+    """The analyst sign-in form; on success the session is signed in and the page re-runs."""
+    with st.form("login_form"):
+        username = st.text_input("Username", key="login_username")
+        password = st.text_input("Password", type="password", key="login_password")
+        submitted = st.form_submit_button("Log in")
+    if not submitted:
+        return
+    # The client, as far as the server can tell, so that guessing from one place is slowed down too.
+    seen = (st.context.headers.get("X-Forwarded-For"), st.context.ip_address)
+    client = next((value for value in seen if isinstance(value, str) and value), None)
+    try:
+        accepted = get_store().check_login(username, password, client=client)
+    except LoginThrottledError as error:
+        st.error(str(error))
+        return
+    if not accepted:
+        st.error("Unknown username or wrong password.")
+        return
+    st.session_state["auth_user"] = username
+    st.rerun()
 
 
 def show_chart(figure: Figure) -> None:
