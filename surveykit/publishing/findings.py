@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from surveykit.publishing.style import format_count, format_interval, format_percent
+from surveykit.publishing.style import format_count, format_interval, format_p_value, format_percent
 
 if TYPE_CHECKING:
     from surveykit.survey.tables import IndependenceTest
@@ -176,7 +176,7 @@ def regional_finding(
         significant difference"; suppressed regions are never named.
     """
     regions = label or by
-    statistic = f"F = {test.statistic:.2f}, p = {_p_value(test.p_value)}"
+    statistic = f"F = {test.statistic:.2f}, {format_p_value(test.p_value)}"
     shown = shares[shares["flag"] != "suppressed"].dropna(subset=["estimate"])
     if test.p_value < 1 - level and len(shown) >= 2:
         low = shown.loc[shown["estimate"].idxmin()]
@@ -218,7 +218,3 @@ def growth_finding(row: Mapping[str, object], what: str, *, level: float = 0.95)
         direction = "rose" if growth > 0 else "fell"
         return f"{subject} {direction} {abs(100 * growth):.0f}% {when} ({interval})."
     return f"No significant change in {what} {when}: {_signed(100 * growth)}% ({interval})."
-
-
-def _p_value(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"

@@ -61,6 +61,7 @@ from surveykit.publishing.style import (
     format_count,
     format_growth,
     format_growth_interval,
+    format_p_value,
     format_percent,
     format_points,
 )
@@ -369,7 +370,7 @@ def plot_regions(
             )
             test_line = (
                 f"Rao-Scott test of independence: F({test.ndf:.2f}, {test.ddf:.0f}) = {test.statistic:.2f}, "
-                f"{_p_text(test.p_value)}."
+                f"{format_p_value(test.p_value)}."
             )
         base = subtitle if subtitle is not None else _default_subtitle(frame, labels, by=region_word)
         header = _Header(
@@ -1075,12 +1076,6 @@ def _whiskers(level: float, frame: pd.DataFrame) -> str:
 
 def _level_text(level: float) -> str:
     return f"{100 * level:g}%"
-
-
-def _p_text(p_value: float) -> str:
-    return (
-        "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}" if p_value < 0.01 else f"p = {p_value:.2f}"
-    )
 
 
 def _plural(word: str) -> str:

@@ -168,3 +168,10 @@ def format_count(value: float) -> str:
     if value is None or not math.isfinite(value):
         return "\u2013"
     return f"{value:,.0f}"
+
+
+def format_p_value(p: float) -> str:
+    """``"p = 0.015"``, or ``"p < 0.001"`` for smaller values."""
+    if p is None or not math.isfinite(p):
+        return "p not estimable"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
