@@ -5,6 +5,7 @@ The public API is imported here explicitly; everything else is private.
 
 from __future__ import annotations
 
+from surveykit._version import VERSION
 from surveykit.collection.instrument import Instrument, Question
 from surveykit.collection.loading import default_instrument, load_instrument
 from surveykit.collection.responses import export_responses, import_responses
@@ -67,7 +68,7 @@ from surveykit.survey.weighting import (
     weights_summary,
 )
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "INCIDENT_COLUMNS",

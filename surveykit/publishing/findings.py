@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from surveykit.publishing.style import format_count, format_interval, format_p_value, format_percent
+from surveykit.publishing.style import (
+    format_count,
+    format_growth,
+    format_growth_interval,
+    format_interval,
+    format_p_value,
+    format_percent,
+    format_points,
+)
 
 if TYPE_CHECKING:
     from surveykit.survey.tables import IndependenceTest
@@ -86,15 +94,6 @@ def _points(value: float) -> str:
     return f"{abs(100 * value):.0f} percentage point{'' if round(abs(100 * value)) == 1 else 's'}"
 
 
-def _signed(value: float) -> str:
-    """``+13`` or ``−6``: a true minus sign, as in the charts."""
-    return f"{value:+.0f}".replace("-", "\u2212")
-
-
-def _signed_points(low: float, high: float) -> str:
-    return f"{_signed(100 * low)} to {_signed(100 * high)} points"
-
-
 def change_finding(
     row: Mapping[str, object],
     what: str,
@@ -126,7 +125,11 @@ def change_finding(
         return None
     first, second = row["from"], row["to"]
     before, after = format_percent(float(row["estimate_from"])), format_percent(float(row["estimate_to"]))
-    interval = f"{format_percent(level)} CI {_signed_points(float(row['ci_low']), float(row['ci_high']))}"
+    low, high = (
+        format_points(float(row["ci_low"]), unit=False),
+        format_points(float(row["ci_high"]), unit=False),
+    )
+    interval = f"{format_percent(level)} CI {low} to {high} points"
     difference = float(row["estimate"])
     if significant(row):
         direction = "rose" if difference > 0 else "fell"
@@ -137,7 +140,7 @@ def change_finding(
     else:
         sentence = (
             f"No significant difference in {what} between {first} ({before}) and {second} ({after}): "
-            f"{_signed(difference * 100)} points, {interval}."
+            f"{format_points(difference, unit=False)} points, {interval}."
         )
     return sentence + _caution(row, caution_n)
 
@@ -210,11 +213,12 @@ def growth_finding(row: Mapping[str, object], what: str, *, level: float = 0.95)
     if _suppressed(row):
         return None
     growth = float(row["estimate"])
-    low, high = 100 * float(row["ci_low"]), 100 * float(row["ci_high"])
-    interval = f"{format_percent(level)} CI {_signed(low)}% to {_signed(high)}%"
+    interval = (
+        f"{format_percent(level)} CI {format_growth_interval(float(row['ci_low']), float(row['ci_high']))}"
+    )
     subject = f"{what[:1].upper()}{what[1:]}"
     when = f"in {row['period']} on a year earlier"
     if significant(row):
         direction = "rose" if growth > 0 else "fell"
         return f"{subject} {direction} {abs(100 * growth):.0f}% {when} ({interval})."
-    return f"No significant change in {what} {when}: {_signed(100 * growth)}% ({interval})."
+    return f"No significant change in {what} {when}: {format_growth(growth)} ({interval})."

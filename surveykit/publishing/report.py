@@ -22,11 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from matplotlib.figure import Figure
 
 from surveykit._validation import check_level
+from surveykit._version import VERSION
 from surveykit.collection.instrument import Instrument
 from surveykit.collection.loading import default_instrument
 from surveykit.exceptions import SurveykitError
@@ -38,6 +39,7 @@ from surveykit.publishing import findings, plotting
 from surveykit.publishing.export import Table, write_workbook
 from surveykit.publishing.style import (
     ACCENT,
+    CAUTION_MARK,
     SUPPRESSED_TEXT,
     format_count,
     format_interval,
@@ -216,10 +218,9 @@ class _Writer:
             )
         )
 
-    def figure(self, section: _Section, name: str, fig: plt.Figure, caption: str) -> None:
+    def figure(self, section: _Section, name: str, fig: Figure, caption: str) -> None:
         png = plotting.save_chart(fig, self.out / "charts" / f"{name}.png")
         svg = plotting.save_chart(fig, self.out / "charts" / f"{name}.svg")
-        plt.close(fig)
         self.charts.extend([png, svg])
         self.captions[caption] = png
         text = svg.read_text(encoding="utf-8")
@@ -247,7 +248,7 @@ class _Writer:
             if record["flag"] == "suppressed":
                 cells += [SUPPRESSED_TEXT, "", format_count(record["n"])]
             else:
-                mark = "\u2020" if record["flag"] == "caution" else ""
+                mark = CAUTION_MARK if record["flag"] == "caution" else ""
                 cells += [
                     format_percent(record["estimate"]) + mark,
                     format_interval(record["ci_low"], record["ci_high"]),
@@ -266,7 +267,7 @@ class _Writer:
         n_wave = int((responses["wave"] == wave).sum())
         note = (
             "Shares of respondents who answered the question. "
-            f"\u2020 fewer than {self.caution_n} respondents: "
+            f"{CAUTION_MARK} fewer than {self.caution_n} respondents: "
             "interpret with caution."
         )
 
@@ -515,7 +516,7 @@ class _Writer:
                 "Disclosure",
                 f"Cells with fewer than {min_n} respondents are not shown "
                 f"(\u201c{SUPPRESSED_TEXT}\u201d); cells "
-                f"with fewer than {caution_n} are marked \u2020 and should be read with caution.",
+                f"with fewer than {caution_n} are marked {CAUTION_MARK} and should be read with caution.",
             )
         )
         if incidents is not None and len(incidents):
@@ -538,8 +539,6 @@ class _Writer:
             keep_trailing_newline=True,
         )
         environment.globals["zip"] = zip
-        from surveykit import __version__
-
         first, last = self.design.data["submitted_at"].min(), self.design.data["submitted_at"].max()
         html = environment.get_template("report.html.j2").render(
             title=f"{title}: advisory",
@@ -554,7 +553,7 @@ class _Writer:
             sections=self.sections,
             methodology=self.methods,
             accent=ACCENT,
-            version=__version__,
+            version=VERSION,
         )
         html_path = self.out / "report.html"
         html_path.write_text(html, encoding="utf-8")

@@ -77,40 +77,31 @@ class Linearization:
 
     def vcov(self, u: np.ndarray) -> np.ndarray:
         """Covariance matrix of the totals of the influence columns ``u`` (rows x m)."""
+        deviation, mean, absent = self._centred_totals(u)
+        present = (deviation * self.scale[self.unit_stratum][:, None]).T @ deviation
+        return present + (mean * (self.scale * absent)[:, None]).T @ mean
+
+    def variances(self, u: np.ndarray) -> np.ndarray:
+        """The diagonal of :meth:`vcov`, without forming the matrix."""
+        deviation, mean, absent = self._centred_totals(u)
+        present = column_bincount(self.unit_stratum, np.square(deviation, out=deviation), self.n_strata)
+        return (self.scale[:, None] * (present + absent[:, None] * mean**2)).sum(axis=0)
+
+    def _centred_totals(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """PSU totals of the (calibration-adjusted) influence columns, centred at their stratum
+        mean over all ``n_h`` PSUs; also the means and, per stratum, the PSUs with no one in
+        ``u`` (their totals are zero, so they contribute ``mean**2`` each)."""
         u = np.asarray(u, dtype=float)
         if u.ndim == 1:
             u = u[:, None]
         for calibration in self.calibrations:
             u = calibration.residuals(u)
         totals = u if self.psu is None else column_bincount(self.psu, u, self.unit_stratum.size)
-        return self._stratified_crossproducts(totals, self.unit_stratum)
-
-    def variances(self, u: np.ndarray) -> np.ndarray:
-        """The diagonal of :meth:`vcov`: the variance of the total of each influence column."""
-        u = np.asarray(u, dtype=float)
-        for calibration in self.calibrations:
-            u = calibration.residuals(u)
-        totals = u if self.psu is None else column_bincount(self.psu, u, self.unit_stratum.size)
         unit_h = self.unit_stratum
         n_h = self.n_units
         mean = column_bincount(unit_h, totals, self.n_strata) * (self.centre / n_h)[:, None]
-        deviation = totals - mean[unit_h]
-        present = column_bincount(unit_h, np.square(deviation, out=deviation), self.n_strata)
         absent = n_h - np.bincount(unit_h, minlength=self.n_strata)
-        return (self.scale[:, None] * (present + absent[:, None] * mean**2)).sum(axis=0)
-
-    def _stratified_crossproducts(self, totals: np.ndarray, unit_h: np.ndarray) -> np.ndarray:
-        """Sum over strata of scaled cross-products of PSU totals centred at the stratum mean.
-
-        ``totals`` holds the PSUs present; the others of each stratum have zero totals.
-        """
-        n_h = self.n_units
-        sums = column_bincount(unit_h, totals, self.n_strata)
-        mean = sums * (self.centre / n_h)[:, None]
-        deviation = totals - mean[unit_h]
-        present = (deviation * self.scale[unit_h][:, None]).T @ deviation
-        absent = n_h - np.bincount(unit_h, minlength=self.n_strata)
-        return present + (mean * (self.scale * absent)[:, None]).T @ mean
+        return totals - mean[unit_h], mean, absent
 
     def domain_variances(
         self, rows: np.ndarray, group: np.ndarray, u: np.ndarray, n_groups: int
