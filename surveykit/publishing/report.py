@@ -431,9 +431,11 @@ class _Writer:
             ),
             "Monthly counts (points) and the fitted trend with its confidence band.",
         )
-        outages = log[log["incident_type"] == "email_outage"] if "incident_type" in log else log
+        outages = log[log["incident_type"] == "email_outage"]
         if len(outages):
-            curve = resolution_curve(outages, level=level, unit="hours", min_n=min_n, caution_n=caution_n)
+            curve = resolution_curve(
+                outages, "incident_type", level=level, unit="hours", min_n=min_n, caution_n=caution_n
+            )
             quantiles = time_to_resolve(outages, level=level, unit="hours", min_n=min_n, caution_n=caution_n)
             median = quantiles[quantiles["quantile"] == 0.5].iloc[0]
             if median["flag"] != "suppressed" and pd.notna(median["estimate"]):
@@ -447,6 +449,8 @@ class _Writer:
                 "outage_time_to_resolve",
                 plotting.plot_time_to_resolve(
                     curve,
+                    by="incident_type",
+                    labels={"email_outage": "Email outages"},
                     max_time=_WEEK_HOURS,
                     title="How long email outages lasted",
                     subtitle="Share of outages not yet resolved, by hours since detection",
