@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import streamlit as st
 from matplotlib.figure import Figure
 
 from surveykit import LoginThrottledError, Store
+from surveykit.collection.sessions import issue_session, verify_session
 from surveykit.collection.store import resolve_db_url
+
+SESSION_COOKIE = "surveykit_session"
+"""The browser cookie holding the signed, expiring sign-in token (:func:`issue_session`)."""
 
 
 def get_store() -> Store:
@@ -55,7 +60,57 @@ def sign_in_form() -> None:
         st.error("Unknown username or wrong password.")
         return
     st.session_state["auth_user"] = username
+    st.session_state.pop("signed_out", None)
+    hours = session_hours()
+    token = issue_session(get_store(), username, ttl=hours * 3600)
+    _set_cookie(token, int(hours * 3600))
     st.rerun()
+
+
+def session_hours() -> float:
+    """How long a sign-in lasts, from ``SURVEYKIT_SESSION_HOURS`` (12 by default)."""
+    text = os.environ.get("SURVEYKIT_SESSION_HOURS", "12")
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = float("nan")
+    if not 0 < hours <= 24 * 90:
+        st.error(
+            f"SURVEYKIT_SESSION_HOURS is {text!r}; give a number of hours above 0 and at most "
+            "2160 (90 days). Signing in for 12 hours meanwhile."
+        )
+        return 12.0
+    return hours
+
+
+def keep_session() -> None:
+    """Run first on every page: restore a sign-in from the browser's cookie, and write a cookie
+    that sign-in or sign-out left pending (written one run later, so the browser is sure to
+    receive it before any rerun)."""
+    script = st.session_state.pop("cookie_script", None)
+    if script:
+        st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+    if st.session_state.get("auth_user") or st.session_state.get("signed_out"):
+        return
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if token:
+        user = verify_session(get_store(), token)
+        if user:
+            st.session_state["auth_user"] = user
+
+
+def sign_out() -> None:
+    """Sign the analyst out of this session and forget the browser's saved sign-in."""
+    st.session_state.pop("auth_user", None)
+    st.session_state["signed_out"] = True  # the cookie read at connection time is still there
+    _set_cookie("", 0)
+    st.rerun()
+
+
+def _set_cookie(value: str, seconds: int) -> None:
+    cookie = json.dumps(f"{SESSION_COOKIE}={value}; Path=/; Max-Age={seconds}; SameSite=Strict")
+    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
+    st.session_state["cookie_script"] = f"document.cookie = {cookie} + {secure};"
 
 
 def show_chart(figure: Figure) -> None:

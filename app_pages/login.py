@@ -1,4 +1,4 @@
-"""Analyst sign-in; signed-in analysts go on to the analysis."""
+"""Analyst sign-in; a signed-in analyst goes on to the dashboard."""
 
 import streamlit as st
 
@@ -6,5 +6,5 @@ from app_pages._shared import sign_in_form
 
 st.title("Analyst login")
 if st.session_state.get("auth_user"):
-    st.switch_page("app_pages/whaling.py")
+    st.switch_page("app_pages/dashboard.py")
 sign_in_form()

@@ -1,6 +1,5 @@
-"""Log the analyst out."""
+"""Log the analyst out, here and in the browser's saved sign-in."""
 
-import streamlit as st
+from app_pages._shared import sign_out
 
-st.session_state.pop("auth_user", None)
-st.rerun()
+sign_out()

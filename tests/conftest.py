@@ -138,3 +138,12 @@ def store(store_url):
 
     with Store(store_url) as opened:
         yield opened
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh SQLite store the app under test uses (``SURVEYKIT_DB_URL``)."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("SURVEYKIT_DB_URL", url)
+    monkeypatch.setenv("SURVEYKIT_WAVE", "2016-12")
+    return url
