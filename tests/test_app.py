@@ -7,6 +7,7 @@ import re
 import pytest
 
 from surveykit import Store, load_demo
+from surveykit.collection.sessions import verify_session
 from tests._apptest import start
 
 
@@ -63,3 +64,26 @@ def test_repeated_wrong_passwords_are_slowed_down_on_the_login_page(db):
 def test_public_pages_run_on_an_empty_store(db, page):
     at = start(page)
     assert not at.exception
+
+
+def test_signing_in_leaves_a_signed_expiring_cookie_for_the_browser(db, monkeypatch):
+    # The browser keeps the sign-in across a reload through this cookie (the Playwright
+    # end-to-end test reloads for real); here: the cookie written is a token the store accepts,
+    # for the configured lifetime, and signing out writes an expired one.
+    monkeypatch.setenv("SURVEYKIT_SESSION_HOURS", "2")
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+    at = start("app_pages/login.py")
+    at.text_input(key="login_username").input("analyst")
+    at.text_input(key="login_password").input("demo")
+    at.button[0].click().run()
+    assert not at.exception
+    scripts = [element.proto.body for element in at.get("html")]
+    cookie = re.search(r"surveykit_session=([\w.=-]+); Path=/; Max-Age=(\d+); SameSite=Strict", scripts[0])
+    assert cookie is not None and int(cookie.group(2)) == 2 * 3600
+    with Store(db) as store:
+        assert verify_session(store, cookie.group(1)) == "analyst"
+    at.switch_page("app_pages/logout.py").run()
+    assert not at.exception and "auth_user" not in at.session_state
+    scripts = [element.proto.body for element in at.get("html")]
+    assert any("surveykit_session=; Path=/; Max-Age=0" in script for script in scripts)
