@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
@@ -47,14 +49,23 @@ def _table(at, tab: int, index: int = 0) -> pd.DataFrame:
     return at.tabs[tab].dataframe[index].value
 
 
-def _demo(db) -> Store:
-    store = Store(db)
-    load_demo(store)
-    return store
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> Path:
+    """A store with the demo data, made once and copied for each test (loading takes half a second)."""
+    path = tmp_path_factory.mktemp("admin") / "demo.db"
+    with Store(f"sqlite:///{path}") as store:
+        load_demo(store)
+    return path
 
 
-def test_admin_page_needs_a_login(db):
-    _demo(db).close()
+@pytest.fixture
+def demo_db(db, demo_file) -> str:
+    """The app's store (``db``) holding the demo data."""
+    shutil.copyfile(demo_file, db.removeprefix("sqlite:///"))
+    return db
+
+
+def test_admin_page_needs_a_login(demo_db):
     at = start(PAGE)
     assert not at.exception
     assert at.warning[0].value == "This page is for analysts. Log in first."
@@ -62,8 +73,8 @@ def test_admin_page_needs_a_login(db):
     assert not at.dataframe and not at.tabs
 
 
-def test_counts_by_wave_and_country_match_the_store(db):
-    with _demo(db) as store:
+def test_counts_by_wave_and_country_match_the_store(demo_db):
+    with Store(demo_db) as store:
         store.submit(default_instrument(), {**VALID_ANSWERS, "country": "ZA"}, wave="2017-01")
         responses = store.responses()
     at = start(PAGE, user="analyst")
@@ -76,9 +87,9 @@ def test_counts_by_wave_and_country_match_the_store(db):
     assert shown["Total"].tolist() == responses.groupby("wave").size().tolist()
 
 
-def test_delete_test_responses_needs_the_typed_wave_name(db):
+def test_delete_test_responses_needs_the_typed_wave_name(demo_db):
     instrument = default_instrument()
-    with _demo(db) as store:
+    with Store(demo_db) as store:
         demo_before = store.response_counts(by=("wave", "source"))
         test_ids = [store.submit(instrument, VALID_ANSWERS, wave="2016-12").respondent_id for _ in range(3)]
     at = start(PAGE, user="analyst")
@@ -91,7 +102,7 @@ def test_delete_test_responses_needs_the_typed_wave_name(db):
     at.text_input(key="admin_delete_confirm").input("2015-12").run()
     at.button(key="admin_delete_button").click().run()
     assert "Nothing was deleted" in at.warning[0].value
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.count_responses(wave="2016-12") == 520 + 3
     # One chosen response, then the rest.
     at.multiselect(key="admin_delete_chosen").set_value([test_ids[1]]).run()
@@ -100,20 +111,19 @@ def test_delete_test_responses_needs_the_typed_wave_name(db):
     at.button(key="admin_delete_button").click().run()
     assert not at.exception
     assert at.success[0].value == "Deleted 1 responses of wave 2016-12 (the survey form)."
-    with Store(db) as store:
+    with Store(demo_db) as store:
         left = set(store.response_index(source="form")["respondent_id"])
         assert left == {test_ids[0], test_ids[2]}
     at.selectbox(key="admin_delete_source").set_value("form")
     at.text_input(key="admin_delete_confirm").input("2016-12").run()
     at.button(key="admin_delete_button").click().run()
     assert at.success[0].value == "Deleted 2 responses of wave 2016-12 (the survey form)."
-    with Store(db) as store:
+    with Store(demo_db) as store:
         after = store.response_counts(by=("wave", "source"))
     pd.testing.assert_frame_equal(after, demo_before)
 
 
-def test_open_close_and_rename_waves(db):
-    _demo(db).close()
+def test_open_close_and_rename_waves(demo_db):
     at = start(PAGE, user="analyst")
     opens = datetime(2030, 1, 1, 9, 0)
     at.text_input(key="admin_open_name").input("2030-01")
@@ -122,7 +132,7 @@ def test_open_close_and_rename_waves(db):
     at.form_submit_button[0].click().run()
     assert not at.exception
     assert "would close (2029-12-31 09:00) before it opens" in at.error[0].value
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert "2030-01" not in store.list_waves()["wave"].tolist()
 
     at.datetime_input(key="admin_open_closes").set_value(opens + timedelta(days=30))
@@ -130,7 +140,7 @@ def test_open_close_and_rename_waves(db):
     at.form_submit_button[0].click().run()
     assert not at.exception
     assert at.success[0].value == "Wave 2030-01 opened: it is now scheduled."
-    with Store(db) as store:
+    with Store(demo_db) as store:
         wave = store.list_waves().set_index("wave").loc["2030-01"]
     assert wave["status"] == "scheduled" and not wave["open_to_anyone"]
     assert wave["opens_at"] == opens and wave["closes_at"] == opens + timedelta(days=30)
@@ -145,7 +155,7 @@ def test_open_close_and_rename_waves(db):
     at.selectbox(key="admin_close_wave").set_value("2017-06")
     at.button(key="admin_close_button").click().run()
     assert not at.exception
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.wave_status("2017-06") == "closed"
 
     at.selectbox(key="admin_rename_wave").set_value("2015-12")
@@ -155,15 +165,15 @@ def test_open_close_and_rename_waves(db):
     at.text_input(key="admin_rename_new").input("2015-Q4")
     at.button(key="admin_rename_button").click().run()
     assert at.success[0].value == "Wave 2015-12 is now 2015-Q4, with its 450 responses."
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.list_waves()["wave"].tolist() == ["2015-Q4", "2016-12", "2017-06", "2030-01"]
     shown = _table(at, 1, 0)
     assert shown["wave"].tolist() == ["2015-Q4", "2016-12", "2017-06", "2030-01"]
     assert shown["status"].tolist() == ["no dates (demo or imported)"] * 2 + ["closed", "scheduled"]
 
 
-def test_invitations_are_downloaded_once_and_revoked(db, downloads):
-    with _demo(db) as store:
+def test_invitations_are_downloaded_once_and_revoked(demo_db, downloads):
+    with Store(demo_db) as store:
         store.open_wave("2017-06", open_to_anyone=False)
     at = start(PAGE, user="analyst")
     assert not at.get("download_button")
@@ -179,7 +189,7 @@ def test_invitations_are_downloaded_once_and_revoked(db, downloads):
         parts = urlsplit(link)
         assert (parts.scheme, parts.netloc, parts.path) == ("https", "survey.example.org", "/")
         assert parse_qs(parts.query) == {"lang": ["en"], "invite": [token]}
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert {store.invitation_status(t) for t in links["token"]} == {"valid"}
         assert store.invitation_wave(links["token"][0]) == "2017-06"
         store.submit(default_instrument(), VALID_ANSWERS, wave="2017-06", invitation=links["token"][0])
@@ -193,15 +203,15 @@ def test_invitations_are_downloaded_once_and_revoked(db, downloads):
     at.text_input(key="admin_revoke_token").input("not-a-token")
     at.button(key="admin_revoke_button").click().run()
     assert "not known" in at.error[0].value
-    with Store(db) as store:
+    with Store(demo_db) as store:
         statuses = [store.invitation_status(t) for t in links["token"]]
     assert statuses == ["used", "revoked"] + ["valid"] * 5
     counts = _table(at, 2, -1)
     assert counts.values.tolist() == [["2017-06", 7, 5, 1, 1]]
 
 
-def test_invitation_links_default_to_the_app_address(db, downloads):
-    with _demo(db) as store:
+def test_invitation_links_default_to_the_app_address(demo_db, downloads):
+    with Store(demo_db) as store:
         store.open_wave("2017-06")
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["auth_user"] = "analyst"
@@ -219,8 +229,8 @@ def _edits(edited=None, added=(), deleted=()) -> dict:
     return {"edited_rows": edited or {}, "added_rows": list(added), "deleted_rows": list(deleted)}
 
 
-def test_margins_edited_in_the_table_are_validated_then_saved(db, downloads):
-    with _demo(db) as store:
+def test_margins_edited_in_the_table_are_validated_then_saved(demo_db, downloads):
+    with Store(demo_db) as store:
         store.set_margins(demo_margins())
         table = store.margins_table()
     at = start(PAGE, user="analyst")
@@ -235,7 +245,7 @@ def test_margins_edited_in_the_table_are_validated_then_saved(db, downloads):
     at.session_state["admin_margins_editor"] = _edits({0: {"count": float(table["count"][0]) + 1}})
     at.button(key="admin_margins_save").click().run()
     assert "totals differ" in at.error[0].value
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.margins() == demo_margins()
 
     country = table.index[table["variable"] == "country"]
@@ -250,24 +260,23 @@ def test_margins_edited_in_the_table_are_validated_then_saved(db, downloads):
     levels = list(expected)
     expected[levels[0]] -= 10
     expected[levels[1]] += 10
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.margins() == {"country": expected}
 
 
-def test_margins_from_an_uploaded_csv(db):
-    _demo(db).close()
+def test_margins_from_an_uploaded_csv(demo_db):
     at = start(PAGE, user="analyst")
     good = b"variable,level,count\ncountry,US,60\ncountry,GB,40\nsector,finance,100\n"
     at.file_uploader(key="admin_margins_upload").set_value(("m.csv", good, "text/csv")).run()
     at.button(key="admin_margins_upload_save").click().run()
     assert not at.exception and at.success[0].value == "Saved the margins from m.csv."
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.margins() == {"country": {"US": 60, "GB": 40}, "sector": {"finance": 100}}
     bad = b"variable,level\ncountry,US\n"
     at.file_uploader(key="admin_margins_upload").set_value(("bad.csv", bad, "text/csv")).run()
     at.button(key="admin_margins_upload_save").click().run()
     assert "Nothing was saved from bad.csv" in at.error[0].value and "lacks ['count']" in at.error[0].value
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.margins() == {"country": {"US": 60, "GB": 40}, "sector": {"finance": 100}}
 
 
@@ -278,8 +287,7 @@ def _add(at, username: str, password: str, again: str) -> None:
     at.form_submit_button[-1].click().run()
 
 
-def test_analysts_added_and_removed_never_the_last(db):
-    _demo(db).close()
+def test_analysts_added_and_removed_never_the_last(demo_db):
     at = start(PAGE, user="analyst")
     at.selectbox(key="admin_remove_username").set_value("analyst")
     at.button(key="admin_remove_button").click().run()
@@ -293,7 +301,7 @@ def test_analysts_added_and_removed_never_the_last(db):
     _add(at, "bea", "secret1", "secret1")
     assert not at.exception and at.success[0].value == "bea can now sign in."
     assert _table(at, 4, 0)["username"].tolist() == ["analyst", "bea"]
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.check_login("bea", "secret1")
 
     at.selectbox(key="admin_remove_username").set_value("analyst").run()  # yourself
@@ -302,5 +310,5 @@ def test_analysts_added_and_removed_never_the_last(db):
     at.selectbox(key="admin_remove_username").set_value("bea").run()
     at.button(key="admin_remove_button").click().run()
     assert at.success[0].value == "bea can no longer sign in."
-    with Store(db) as store:
+    with Store(demo_db) as store:
         assert store.list_analysts()["username"].tolist() == ["analyst"]
