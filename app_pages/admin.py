@@ -84,6 +84,7 @@ with responses_tab:
             index="wave", columns="country", values="responses", aggfunc="sum", fill_value=0
         )
         table["Total"] = table.sum(axis=1)
+        table.index.name, table.columns.name = "Wave", None
         st.dataframe(table.astype(int))
         st.caption("Every stored response, whatever its source (the survey form, imports, demo data).")
 
@@ -147,14 +148,22 @@ with waves_tab:
     if waves.empty:
         st.info("No waves yet: open one below.")
     else:
+        shown = waves.assign(
+            status=waves["status"].map(STATUS),
+            opens_at=waves["opens_at"].dt.strftime("%Y-%m-%d %H:%M").fillna("\u2014"),
+            closes_at=waves["closes_at"]
+            .dt.strftime("%Y-%m-%d %H:%M")
+            .where(waves["closes_at"].notna(), waves["status"].map({"unmanaged": "\u2014"}))
+            .fillna("when closed by hand"),
+        )
         st.dataframe(
-            waves.assign(status=waves["status"].map(STATUS)),
+            shown,
             hide_index=True,
             column_config={
                 "wave": "Wave",
                 "status": "Status",
-                "opens_at": st.column_config.DatetimeColumn("Opens (UTC)", format="YYYY-MM-DD HH:mm"),
-                "closes_at": st.column_config.DatetimeColumn("Closes (UTC)", format="YYYY-MM-DD HH:mm"),
+                "opens_at": "Opens (UTC)",
+                "closes_at": "Closes (UTC)",
                 "open_to_anyone": st.column_config.CheckboxColumn("Open to anyone"),
                 "responses": "Responses",
                 "invitations": "Invitations",
