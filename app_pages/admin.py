@@ -75,7 +75,10 @@ responses_tab, waves_tab, invitations_tab, margins_tab, analysts_tab = st.tabs(
 
 with responses_tab:
     show_done("responses")
-    counts = store.response_counts(by=("wave", "country"))
+    try:
+        counts = store.response_counts(by=("wave", "country"))
+    except SurveykitError:  # no instrument stored yet, or one without a country question
+        counts = store.response_counts(by=("wave",)).assign(country="(not asked)")
     if counts.empty:
         st.info("No responses are stored yet.")
     else:

@@ -73,6 +73,16 @@ def test_admin_page_needs_a_login(demo_db):
     assert not at.dataframe and not at.tabs
 
 
+def test_admin_page_on_an_empty_store(db):
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+    at = start(PAGE, user="analyst")
+    assert not at.exception
+    assert at.info[0].value == "No responses are stored yet."
+    assert "open one in the Waves tab first" in at.info[-2].value
+    assert not at.get("download_button")
+
+
 def test_counts_by_wave_and_country_match_the_store(demo_db):
     with Store(demo_db) as store:
         store.submit(default_instrument(), {**VALID_ANSWERS, "country": "ZA"}, wave="2017-01")
