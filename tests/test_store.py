@@ -243,3 +243,122 @@ def test_concurrent_openers_of_a_version_1_store_all_succeed(store_url):
     with Store(store_url) as opened:
         assert opened.schema_version == SCHEMA_VERSION
         assert opened.count_responses() == 1
+
+
+def _mixed_store(store) -> list[str]:
+    """Demo-like responses from three sources in two waves; returns the form responses' ids."""
+    instrument = default_instrument()
+    rows = [
+        {
+            "answers": instrument.clean_answers({**VALID_ANSWERS, "country": country}),
+            "wave": wave,
+            "source": src,
+        }
+        for wave, country, src in [
+            ("2015-12", "US", "demo"),
+            ("2015-12", "GB", "demo"),
+            ("2015-12", "GB", "import"),
+            ("2016-12", "US", "demo"),
+            ("2016-12", "ZA", "demo"),
+        ]
+    ]
+    store.add_responses(instrument, rows)
+    form = [
+        store.submit(
+            instrument, {**VALID_ANSWERS, "country": c, "outages_12m": k}, wave="2016-12"
+        ).respondent_id
+        for c, k in [("GB", 0), ("GB", 3), ("US", 3)]
+    ]
+    return form
+
+
+def test_response_counts_by_wave_and_country_match_the_stored_answers(store):
+    _mixed_store(store)
+    counts = store.response_counts(by=("wave", "country"))
+    assert list(counts.columns) == ["wave", "country", "responses"]
+    expected = store.responses().groupby(["wave", "country"]).size().rename("responses").reset_index()
+    assert counts.astype(object).values.tolist() == expected.astype(object).values.tolist()
+    assert counts["responses"].sum() == store.count_responses() == 8
+    # A numeric answer is read as text on both databases; filters combine.
+    by_outages = store.response_counts(by="outages_12m", wave="2016-12", source="form")
+    assert by_outages.astype(object).values.tolist() == [["0", 1], ["3", 2]]
+    by_source = store.response_counts(by=["source"])
+    assert dict(by_source.values.tolist()) == {"demo": 4, "form": 3, "import": 1}
+    assert store.response_counts(by=()).values.tolist() == [[8]]
+
+
+def test_response_counts_refuse_unknown_and_multi_answer_columns(store):
+    _mixed_store(store)
+    with pytest.raises(StoreError, match=r"'colour'.*not a response field.*'country'"):
+        store.response_counts(by=("wave", "colour"))
+    with pytest.raises(StoreError, match="several answers per respondent"):
+        store.response_counts(by="impersonated_roles")
+    with pytest.raises(StoreError, match="twice"):
+        store.response_counts(by=("wave", "wave"))
+
+
+def test_response_index_lists_responses_without_answers(store):
+    form = _mixed_store(store)
+    index = store.response_index(wave="2016-12", source="form")
+    assert list(index.columns) == [
+        "respondent_id",
+        "wave",
+        "source",
+        "submitted_at",
+        "instrument_id",
+        "instrument_version",
+    ]
+    assert set(index["respondent_id"]) == set(form)
+    assert index["submitted_at"].is_monotonic_decreasing
+    assert len(store.response_index()) == 8
+
+
+def test_delete_responses_deletes_exactly_the_chosen_ones(store):
+    form = _mixed_store(store)
+    with pytest.raises(StoreError, match="everything=True"):
+        store.delete_responses()
+    assert store.delete_responses(wave="2015-12", source="form") == 0
+    assert store.delete_responses(respondent_ids=[]) == 0
+    assert store.delete_responses(wave="2016-12", source="form") == 3
+    remaining = store.response_index()
+    assert len(remaining) == 5 and not set(form) & set(remaining["respondent_id"])
+    assert set(remaining["source"]) == {"demo", "import"}
+    one = remaining.loc[remaining["source"] == "import", "respondent_id"].tolist()
+    # Chosen ids outside the wave filter are kept.
+    assert store.delete_responses(wave="2016-12", respondent_ids=one) == 0
+    assert store.delete_responses(respondent_ids=[*one, "no-such-id"]) == 1
+    assert store.count_responses() == 4
+    assert store.delete_responses(everything=True) == 4
+    assert store.count_responses() == 0
+
+
+def test_failed_delete_deletes_nothing(store, monkeypatch):
+    form = _mixed_store(store)
+    ids = [*form, *(f"x{i}" for i in range(600))]  # two chunks, so two statements in one transaction
+    from surveykit.collection import store as store_module
+
+    real_chunks = store_module._chunks
+
+    def failing_chunks(items, size):
+        for number, chunk in enumerate(real_chunks(items, size)):
+            if number == 1:
+                raise RuntimeError("connection lost")
+            yield chunk
+
+    monkeypatch.setattr("surveykit.collection.store._chunks", failing_chunks)
+    with pytest.raises(RuntimeError):
+        store.delete_responses(respondent_ids=ids)
+    assert store.count_responses() == 8
+
+
+def test_list_analysts_never_shows_hashes(store):
+    assert store.list_analysts().empty
+    store.add_analyst("zoe", "s3cret")
+    store.add_analyst("ana", "s3cret")
+    listed = store.list_analysts()
+    assert list(listed.columns) == ["username", "created_at"]
+    assert listed["username"].tolist() == ["ana", "zoe"]
+    assert listed["created_at"].notna().all()
+    assert not listed.astype(str).apply(lambda c: c.str.contains("scrypt")).any().any()
+    store.remove_analyst("zoe")
+    assert store.list_analysts()["username"].tolist() == ["ana"]

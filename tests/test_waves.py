@@ -238,3 +238,57 @@ def test_bad_margins_are_refused_and_keep_the_stored_ones(store, margins, messag
     with pytest.raises(StoreError, match=message):
         store.set_margins(margins)
     assert store.margins() == demo_margins()
+
+
+def test_invitation_counts_split_valid_used_and_revoked(store):
+    instrument = default_instrument()
+    store.open_wave("2017-06", opens=NOW, open_to_anyone=False)
+    store.open_wave("2017-12", opens=NOW)
+    tokens = store.create_invitations("2017-06", 4)
+    store.create_invitations("2017-12", 2)
+    store.submit(instrument, VALID_ANSWERS, wave="2017-06", invitation=tokens[0])
+    store.revoke_invitation(tokens[1])
+    store.revoke_invitation(tokens[1])  # revoking twice counts once
+    counts = store.invitation_counts()
+    assert list(counts.columns) == ["wave", "invitations", "valid", "used", "revoked"]
+    assert counts.astype(object).values.tolist() == [["2017-06", 4, 2, 1, 1], ["2017-12", 2, 2, 0, 0]]
+    waves = store.list_waves().set_index("wave")
+    assert counts.set_index("wave")["used"].tolist() == waves.loc[counts["wave"], "invitations_used"].tolist()
+
+
+def test_margins_table_round_trip(store):
+    import pandas as pd
+
+    assert store.margins_table().empty
+    store.set_margins(demo_margins())
+    table = store.margins_table()
+    assert list(table.columns) == ["variable", "level", "count"]
+    margins = demo_margins()
+    expected = [[v, lvl, float(c)] for v in sorted(margins) for lvl, c in margins[v].items()]
+    assert table.astype(object).values.tolist() == expected
+    edited = pd.concat(
+        [table, pd.DataFrame({"variable": [None], "level": [None], "count": [None]})], ignore_index=True
+    )  # a blank row left by the editor is ignored
+    store.set_margins_table(edited)
+    assert store.margins() == demo_margins()
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("country", "US", -3), ("country", "GB", 5)], "non-negative numbers"),
+        ([("country", "US", 10), ("org_size", "small", 4)], "totals differ"),
+        ([("country", "US", 10), ("country", "US", 5)], "repeats level 'US'"),
+        ([("country", None, 10)], "row 1 has no level"),
+        ([("country", "US", "ten")], "'ten', which is not a number"),
+    ],
+)
+def test_bad_margins_table_is_refused_and_stores_nothing(store, rows, message):
+    import pandas as pd
+
+    store.set_margins(demo_margins())
+    with pytest.raises(StoreError, match=message):
+        store.set_margins_table(pd.DataFrame(rows, columns=["variable", "level", "count"]))
+    with pytest.raises(StoreError, match=r"lacks \['count'\]"):
+        store.set_margins_table(pd.DataFrame({"variable": ["country"], "level": ["US"]}))
+    assert store.margins() == demo_margins()

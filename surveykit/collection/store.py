@@ -18,9 +18,10 @@ import hmac
 import json
 import math
 import os
+import re
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from surveykit.collection.instrument import Instrument
@@ -190,6 +192,8 @@ def _migrate_1_to_2(conn: sa.Connection) -> None:
 _MIGRATIONS = {1: _migrate_1_to_2}
 
 _RESPONSE_META = ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
+_COUNT_META = ["wave", "source", "instrument_id"]
+_ANSWER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -684,6 +688,172 @@ class Store:
         answers = instrument.tidy([json.loads(r.answers) for r in rows])
         return pd.concat([meta, answers], axis=1)
 
+    def response_counts(
+        self,
+        by: Sequence[str] = ("wave", "country"),
+        *,
+        wave: str | None = None,
+        source: str | None = None,
+    ) -> pd.DataFrame:
+        """Number of stored responses per group, counted by the database without reading answers
+        into Python.
+
+        Parameters
+        ----------
+        by : sequence of str
+            Grouping columns: ``"wave"``, ``"source"``, ``"instrument_id"``, or the id of a
+            stored question with a single answer (``"country"``, ``"org_size"``...), read from
+            the stored answers by the database's JSON functions.
+        wave, source : str, optional
+            Count only this wave, or only responses from this source (``"form"``, ``"import"``,
+            ``"demo"``).
+
+        Returns
+        -------
+        DataFrame
+            The ``by`` columns (text; missing where a respondent did not answer), then
+            ``responses``, one row per combination present, ordered by the ``by`` columns.
+
+        Raises
+        ------
+        StoreError
+            If a ``by`` column is neither a response field nor a single-answer question of a
+            stored instrument.
+
+        Examples
+        --------
+        >>> Store("sqlite:///:memory:").response_counts(by=("wave", "country")).columns.tolist()
+        ['wave', 'country', 'responses']
+        """
+        by = [by] if isinstance(by, str) else list(by)
+        if len(set(by)) != len(by):
+            raise StoreError(f"by names a column twice: {by}")
+        with self._engine.connect() as conn:
+            definitions = list(conn.scalars(sa.select(_instruments.c.definition)))
+        questions: dict[str, str] = {}
+        for definition in definitions:
+            for question in json.loads(definition).get("questions", []):
+                questions.setdefault(question["id"], question["type"])
+        columns = []
+        for name in by:
+            if name in _COUNT_META:
+                columns.append(_responses.c[name].label(name))
+            elif questions.get(name) not in (None, "select_multiple") and _ANSWER_KEY.match(name):
+                columns.append(self._answer_text(name).label(name))
+            else:
+                single = sorted(q for q, kind in questions.items() if kind != "select_multiple")
+                reason = (
+                    "has several answers per respondent"
+                    if questions.get(name) == "select_multiple"
+                    else "is not a response field or a stored question"
+                )
+                raise StoreError(
+                    f"Cannot count responses by {name!r}: it {reason}; choose from {_COUNT_META} "
+                    f"or the single-answer questions {single}."
+                )
+        query = sa.select(*columns, sa.func.count().label("responses")).select_from(_responses)
+        if wave is not None:
+            query = query.where(_responses.c.wave == wave)
+        if source is not None:
+            query = query.where(_responses.c.source == source)
+        if columns:
+            query = query.group_by(*columns)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=[*by, "responses"])
+        frame = frame.astype({name: "string" for name in by})
+        frame["responses"] = frame["responses"].astype("Int64")
+        if by:
+            frame = frame.sort_values(by, na_position="last", ignore_index=True)
+        return frame
+
+    def _answer_text(self, key: str) -> sa.ColumnElement[str]:
+        """One answer read from the stored JSON by the database, as text."""
+        if self.dialect == "postgresql":
+            return sa.func.json_extract_path_text(sa.cast(_responses.c.answers, postgresql.JSON), key)
+        return sa.cast(sa.func.json_extract(_responses.c.answers, f'$."{key}"'), sa.Text)
+
+    def response_index(self, wave: str | None = None, source: str | None = None) -> pd.DataFrame:
+        """Stored responses without their answers: who, when, where from, newest first.
+
+        Columns are ``respondent_id, wave, source, submitted_at, instrument_id,
+        instrument_version``; use it to pick responses for :meth:`delete_responses`.
+
+        Parameters
+        ----------
+        wave, source : str, optional
+            Keep only this wave, or only responses from this source.
+        """
+        columns = ["respondent_id", "wave", "source", "submitted_at", "instrument_id", "instrument_version"]
+        query = sa.select(*[_responses.c[c] for c in columns]).order_by(
+            _responses.c.submitted_at.desc(), _responses.c.id.desc()
+        )
+        if wave is not None:
+            query = query.where(_responses.c.wave == wave)
+        if source is not None:
+            query = query.where(_responses.c.source == source)
+        with self._engine.connect() as conn:
+            frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
+        frame = frame.astype({c: "string" for c in ("respondent_id", "wave", "source", "instrument_id")})
+        frame["submitted_at"] = pd.to_datetime(frame["submitted_at"]).astype("datetime64[ns]")
+        frame["instrument_version"] = frame["instrument_version"].astype("Int64")
+        return frame
+
+    def delete_responses(
+        self,
+        *,
+        wave: str | None = None,
+        source: str | None = None,
+        respondent_ids: Iterable[str] | None = None,
+        everything: bool = False,
+    ) -> int:
+        """Delete stored responses, for example the test responses of a wave, in one transaction.
+
+        The filters combine: ``delete_responses(wave="2017-06", source="form")`` deletes the
+        responses submitted through the form in wave 2017-06 and nothing else. Invitations used
+        by deleted responses stay used.
+
+        Parameters
+        ----------
+        wave : str, optional
+            Only responses in this wave.
+        source : str, optional
+            Only responses from this source (``"form"``, ``"import"``, ``"demo"``).
+        respondent_ids : iterable of str, optional
+            Only these responses (an empty list deletes nothing).
+        everything : bool
+            Must be True to delete every stored response, when no filter is given.
+
+        Returns
+        -------
+        int
+            Number of responses deleted.
+
+        Raises
+        ------
+        StoreError
+            If no filter is given and ``everything`` is not True; nothing is deleted.
+        """
+        if wave is None and source is None and respondent_ids is None and not everything:
+            raise StoreError(
+                "delete_responses needs wave=, source= or respondent_ids= to say which responses to "
+                "delete; to delete every stored response, pass everything=True."
+            )
+        conditions = []
+        if wave is not None:
+            conditions.append(_responses.c.wave == wave)
+        if source is not None:
+            conditions.append(_responses.c.source == source)
+        ids = None if respondent_ids is None else sorted({str(r) for r in respondent_ids})
+        deleted = 0
+        with self._engine.begin() as conn:
+            if ids is None:
+                return int(conn.execute(_responses.delete().where(*conditions)).rowcount)
+            for chunk in _chunks(ids, 500):
+                statement = _responses.delete().where(_responses.c.respondent_id.in_(chunk), *conditions)
+                deleted += conn.execute(statement).rowcount
+        return deleted
+
     # --- waves ----------------------------------------------------------------------------
 
     def open_wave(
@@ -925,6 +1095,39 @@ class Store:
         with self._engine.connect() as conn:
             return conn.execute(query).scalar_one_or_none()
 
+    def invitation_counts(self) -> pd.DataFrame:
+        """Invitations per wave: how many were made, and how many are still valid, used or revoked.
+
+        Returns
+        -------
+        DataFrame
+            ``wave, invitations, valid, used, revoked``, one row per wave with invitations,
+            ordered by wave.
+        """
+        query = (
+            sa.select(
+                _invitations.c.wave,
+                sa.func.count(),
+                sa.func.count(_invitations.c.used_at),
+                sa.func.sum(
+                    sa.case(
+                        (sa.and_(_invitations.c.used_at.is_(None), _invitations.c.revoked_at.isnot(None)), 1),
+                        else_=0,
+                    )
+                ),
+            )
+            .group_by(_invitations.c.wave)
+            .order_by(_invitations.c.wave)
+        )
+        with self._engine.connect() as conn:
+            rows = [(w, n, used, int(revoked)) for w, n, used, revoked in conn.execute(query)]
+        frame = pd.DataFrame(rows, columns=["wave", "invitations", "used", "revoked"])
+        frame.insert(2, "valid", frame["invitations"] - frame["used"] - frame["revoked"])
+        frame = frame.astype({"wave": "string"})
+        for column in ("invitations", "valid", "used", "revoked"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
     # --- population margins ---------------------------------------------------------------
 
     def set_margins(self, margins: Mapping[str, Mapping[str, float]]) -> None:
@@ -960,6 +1163,65 @@ class Store:
                 count = int(row.count) if float(row.count).is_integer() else row.count
                 out.setdefault(row.variable, {})[row.level] = count
         return out
+
+    def margins_table(self) -> pd.DataFrame:
+        """The stored population margins as a table: ``variable, level, count``, one row per level,
+        in the stored order (empty when none are set)."""
+        rows = [
+            (variable, level, count)
+            for variable, levels in self.margins().items()
+            for level, count in levels.items()
+        ]
+        frame = pd.DataFrame(rows, columns=["variable", "level", "count"])
+        return frame.astype({"variable": "string", "level": "string", "count": "Float64"})
+
+    def set_margins_table(self, table: pd.DataFrame) -> None:
+        """Replace the stored population margins from a table with columns ``variable, level, count``
+        (as edited in the app or read from a CSV file), keeping the rows' order.
+
+        Rows blank in every column are ignored.
+
+        Raises
+        ------
+        StoreError
+            If a column is missing, a row lacks its variable, level or count, a count is not a
+            number, a level repeats within a variable, or :meth:`set_margins` refuses the counts;
+            nothing is stored.
+        """
+        missing = [c for c in ("variable", "level", "count") if c not in table.columns]
+        if missing:
+            raise StoreError(
+                f"The margins table needs the columns variable, level and count; it lacks {missing} "
+                f"(it has {[str(c) for c in table.columns]})."
+            )
+        margins: dict[str, dict[str, float]] = {}
+        for number, (variable, level, count) in enumerate(
+            table[["variable", "level", "count"]].itertuples(index=False), start=1
+        ):
+            cells = [None if pd.isna(v) or str(v).strip() == "" else v for v in (variable, level, count)]
+            if all(cell is None for cell in cells):
+                continue
+            if any(cell is None for cell in cells):
+                blank = [
+                    n for n, cell in zip(("variable", "level", "count"), cells, strict=True) if cell is None
+                ]
+                raise StoreError(
+                    f"Margins row {number} has no {' or '.join(blank)}; fill it in or remove the row."
+                )
+            variable, level = str(variable).strip(), str(level).strip()
+            try:
+                value = float(count)
+            except (TypeError, ValueError):
+                raise StoreError(
+                    f"Margins row {number} ({variable} = {level}) has count {count!r}, which is not a number."
+                ) from None
+            levels = margins.setdefault(variable, {})
+            if level in levels:
+                raise StoreError(
+                    f"Margins row {number} repeats level {level!r} of {variable!r}; give each level once."
+                )
+            levels[level] = value
+        self.set_margins(margins)
 
     # --- incidents ------------------------------------------------------------------------
 
@@ -1122,6 +1384,19 @@ class Store:
         if password_hash is None:
             return None
         return hmac.new(secret, password_hash.encode(), hashlib.sha256).digest()
+
+    def list_analysts(self) -> pd.DataFrame:
+        """The analyst logins, ordered by username: ``username, created_at`` (naive UTC; the time
+        the login was made or its password last set). Password hashes are never returned.
+
+        Sign-in times are not stored, so none are listed.
+        """
+        query = sa.select(_analysts.c.username, _analysts.c.created_at).order_by(_analysts.c.username)
+        with self._engine.connect() as conn:
+            frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=["username", "created_at"])
+        frame["username"] = frame["username"].astype("string")
+        frame["created_at"] = pd.to_datetime(frame["created_at"]).astype("datetime64[ns]")
+        return frame
 
     def has_analysts(self) -> bool:
         """Whether any analyst login exists."""
