@@ -135,8 +135,12 @@ st.header("Import an incident log")
 done = st.session_state.pop("incidents_imported", None)
 if done is not None:
     st.success(
-        f"Imported {plural(done.added, 'incident')} from {done.source}; "
-        f"{plural(len(done.already_stored), 'incident')} already stored (same incident id) skipped."
+        f"Imported {plural(done.added, 'incident')} from {done.source}"
+        + (
+            f"; {plural(len(done.already_stored), 'incident')} already stored (same incident id) skipped."
+            if done.already_stored
+            else "."
+        )
     )
     if done.already_stored:
         with st.expander(f"Ids already stored ({len(done.already_stored):,})"):

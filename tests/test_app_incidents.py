@@ -81,6 +81,7 @@ def test_a_bad_file_shows_every_problem_and_stores_nothing_until_bad_rows_are_sk
     at.button(key="incidents_import").click().run()
     assert not at.exception
     assert stored(db) == {"B-1", "B-4"}
+    assert at.success[0].value == "Imported 2 incidents from bad.csv."
     assert at.info[0].value == "2 bad rows left out, as asked."
 
 
