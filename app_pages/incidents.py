@@ -70,7 +70,7 @@ def charts(
             max_time=24 * 14,
             title="How long incidents stayed open",
             subtitle="Share of incidents not yet resolved, by hours since detection (all periods)",
-            source=f"{source} Kaplan-Meier; + marks incidents still open.",
+            source=f"{source} Kaplan-Meier.",
         )
     return {key: chart_png(figure) for key, figure in figures.items()}
 
