@@ -33,11 +33,13 @@ from surveykit.exceptions import (
 from surveykit.incidents.counts import incident_counts
 from surveykit.incidents.durations import kaplan_meier, km_quantiles, resolution_curve, time_to_resolve
 from surveykit.incidents.growth import cagr, poisson_rate_ratio, yoy_growth
-from surveykit.incidents.importing import ImportReport, import_incidents
+from surveykit.incidents.importing import ImportReport, import_incidents, import_validated
 from surveykit.incidents.losses import loss_growth
+from surveykit.incidents.overview import IncidentOverview, incident_overview
 from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
 from surveykit.incidents.schema import INCIDENT_COLUMNS
 from surveykit.incidents.trend import growth_trend, trend_line
+from surveykit.incidents.uploads import CheckedUpload, validate_upload
 from surveykit.publishing.export import Table, write_workbook
 from surveykit.publishing.plotting import (
     plot_categories,
@@ -72,10 +74,12 @@ __version__ = VERSION
 
 __all__ = [
     "INCIDENT_COLUMNS",
+    "CheckedUpload",
     "DataRepairWarning",
     "DesignError",
     "ImportReport",
     "ImportValidationError",
+    "IncidentOverview",
     "IncidentValidation",
     "IncompleteDataWarning",
     "IndependenceTest",
@@ -110,7 +114,9 @@ __all__ = [
     "growth_trend",
     "import_incidents",
     "import_responses",
+    "import_validated",
     "incident_counts",
+    "incident_overview",
     "issue_session",
     "kaplan_meier",
     "kish_effective_n",
@@ -141,6 +147,7 @@ __all__ = [
     "time_to_resolve",
     "trend_line",
     "validate_incidents",
+    "validate_upload",
     "verify_session",
     "weighting_efficiency",
     "weights_summary",

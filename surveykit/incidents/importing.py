@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from surveykit._spreadsheet import write_csv
-from surveykit.exceptions import ImportValidationError, Problem, Repair
-from surveykit.incidents.reading import Format, validate_incidents
+from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["ImportReport", "import_incidents"]
+from surveykit._spreadsheet import write_csv
+from surveykit.exceptions import ImportValidationError, Problem, Repair, StoreError
+from surveykit.incidents.reading import Format, IncidentValidation, validate_incidents
+
+__all__ = ["ImportReport", "import_incidents", "import_validated"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class ImportReport:
     repaired : list of Repair
         VERIS values kept at the precision that is valid instead of rejecting their incidents
         (also shown as a :class:`~surveykit.exceptions.DataRepairWarning`).
+    already_stored : list of str
+        Ids of the valid incidents that were stored before this import (so skipped), sorted.
     """
 
     added: int
@@ -43,6 +47,7 @@ class ImportReport:
     source: str = ""
     rejects_path: Path | None = None
     repaired: list[Repair] = field(default_factory=list)
+    already_stored: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the command line."""
@@ -118,15 +123,77 @@ def import_incidents(
     if rejects_path is not None and checked.problems:
         written = Path(rejects_path)
         write_csv(checked.problems_frame(), written, "the rejects")
-    incidents = checked.incidents
     if progress:
-        print(f"Storing {len(incidents)} incidents ...", file=sys.stderr)
-    added = store.add_incidents(incidents) if len(incidents) else 0
+        print(f"Storing {len(checked.incidents)} incidents ...", file=sys.stderr)
+    report = import_validated(store, checked, skip_invalid=skip_invalid)
+    return replace(report, rejects_path=written)
+
+
+def import_validated(
+    store: Any,
+    checked: IncidentValidation,
+    *,
+    skip_invalid: bool = False,
+    progress: Callable[[float, str], None] | None = None,
+) -> ImportReport:
+    """Store the valid incidents of a checked log, all-or-nothing unless ``skip_invalid``.
+
+    The second half of :func:`import_incidents`, for callers that show the validation first and
+    import on confirmation (the app's Incidents page).
+
+    Parameters
+    ----------
+    store : surveykit.Store
+        The store to add to; incident ids already stored are skipped and listed.
+    checked : IncidentValidation
+        A :func:`~surveykit.incidents.reading.validate_incidents` result.
+    skip_invalid : bool
+        Store the valid incidents although some rows are invalid (they are reported in
+        ``rejected``); otherwise a log with any problem stores nothing.
+    progress : callable, optional
+        Called as ``progress(share_done, message)`` before and after storing; the incidents are
+        stored in one transaction.
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    ImportValidationError
+        If the log has problems and ``skip_invalid`` is False; nothing is stored.
+    StoreError
+        If the store refuses the incidents; the transaction is rolled back, so nothing is stored.
+    """
+    if checked.problems and not skip_invalid:
+        rows = len({p.row for p in checked.problems})
+        raise ImportValidationError(
+            f"{checked.source}: {rows} rows have problems ({len(checked.problems)} in all), so nothing "
+            "was imported. Fix them, or skip the bad rows to import the valid ones.",
+            checked.problems,
+        )
+    incidents = checked.incidents
+    already: list[str] = []
+    added = 0
+    if len(incidents):
+        if progress is not None:
+            progress(0.0, f"Storing {len(incidents):,} incidents")
+        stored = set(store.incidents()["incident_id"])
+        already = sorted(set(incidents["incident_id"]) & stored)
+        try:
+            added = store.add_incidents(incidents)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreError(
+                f"{checked.source}: the store refused the incidents ({reason}); nothing was imported."
+            ) from None
+    if progress is not None:
+        progress(1.0, f"Stored {added:,} incidents")
     return ImportReport(
         added=added,
         skipped_duplicates=checked.duplicates + len(incidents) - added,
         rejected=checked.problems,
         source=checked.source,
-        rejects_path=written,
         repaired=checked.repairs,
+        already_stored=already,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -183,12 +183,13 @@ def validate_incidents(
     sheet: str | int | None = None,
     date_format: str | None = None,
     source: str | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[float, str], None] = False,
 ) -> IncidentValidation:
     """Read and check an incident log, keeping the valid rows and listing every problem.
 
-    Parameters are those of :func:`read_incidents`; ``progress`` shows a progress bar on
-    stderr while reading.
+    Parameters are those of :func:`read_incidents`; ``progress=True`` shows a progress bar on
+    stderr while reading, and a callable is called as ``progress(share_done, message)`` as the
+    reading and checking go on (an app's progress bar), last with ``1.0``.
 
     Returns
     -------
@@ -211,13 +212,21 @@ def validate_incidents(
     fmt = _detect_format(path, format)
     if mapping is not None:
         _check_mapping(mapping)
+    report = progress if callable(progress) else None
+    bar = progress is True
+    if report is not None:
+        report(0.0, f"Reading {path.name}")
     if fmt == "veris":
-        raw = _read_veris(path, progress=progress)
+        raw = _read_veris(path, progress=(lambda done, text: report(0.8 * done, text)) if report else bar)
     elif fmt == "csv":
-        raw = _read_csv(path, mapping, progress=progress)
+        raw = _read_csv(path, mapping, progress=bar)
     else:
         raw = _read_xlsx(path, mapping, sheet)
+    if report is not None:
+        report(0.8 if fmt == "veris" else 0.4, f"Checking {len(raw.frame):,} rows")
     frame, problems, duplicates = normalise(raw, date_format, source or path.name)
+    if report is not None:
+        report(1.0, f"Checked {len(raw.frame):,} rows")
     if raw.repairs:
         warnings.warn(
             DataRepairWarning(
@@ -346,7 +355,7 @@ def _read_xlsx(path: Path, mapping: Mapping[str, str] | None, sheet: str | int |
     return RawLog(frame, labels, by_column, epoch=cells.epoch, has_id="incident_id" in by_column)
 
 
-def _read_veris(path: Path, *, progress: bool) -> RawLog:
+def _read_veris(path: Path, *, progress: bool | Callable[[float, str], None]) -> RawLog:
     from surveykit.incidents.veris import read_veris
 
     records = read_veris(path, progress=progress)

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -120,15 +120,17 @@ class VerisRecords:
     repairs: list[Repair] = field(default_factory=list)
 
 
-def read_veris(path: str | Path, *, progress: bool = False) -> VerisRecords:
+def read_veris(path: str | Path, *, progress: bool | Callable[[float, str], None] = False) -> VerisRecords:
     """Read VERIS incidents from a JSON file (object or array) or a directory of JSON files.
 
     Parameters
     ----------
     path : str or Path
         A ``.json`` file or a directory of ``*.json``/``*.JSON`` files (VCDB layout).
-    progress : bool
-        Show a progress bar over the files on stderr.
+    progress : bool or callable
+        True shows a progress bar over the files on stderr; a callable is called as
+        ``progress(share_done, message)`` about a hundred times over the files (for an app's
+        progress bar).
 
     Raises
     ------
@@ -147,11 +149,14 @@ def read_veris(path: str | Path, *, progress: bool = False) -> VerisRecords:
     out = VerisRecords()
     seen_master: set[str] = set()
     iterator: Any = files
-    if progress:
+    if progress is True:
         from tqdm.auto import tqdm
 
         iterator = tqdm(files, desc=f"Reading {path.name}", unit=" files", file=sys.stderr)
-    for file in iterator:
+    step = max(1, len(files) // 100)
+    for number, file in enumerate(iterator):
+        if callable(progress) and number % step == 0:
+            progress(number / len(files), f"Reading file {number + 1:,} of {len(files):,}")
         name = file.name
         try:
             document = json.loads(file.read_bytes().decode("utf-8-sig"))
