@@ -159,7 +159,7 @@ def _nobody(shares: pd.DataFrame, variable: str, category: str, level: float) ->
     suppressed = first["flag"] == "suppressed"
     low = high = float("nan")
     if first["method"] == "wilson" and not suppressed:  # the score interval exists at 0 of n
-        low, high = (float(end[0]) for end in binomial_confint(0, n, level=level))
+        low, high = (float(end) for end in binomial_confint(0, n, level=level))
     return {
         "variable": variable,
         "category": category,
