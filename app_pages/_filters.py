@@ -44,7 +44,8 @@ class Selection:
 
     def statement(self, instrument: Instrument) -> str:
         """The weighting and the filters in words, for the page to state."""
-        return f"{weighting_statement(self.margins)}. Wave {self.wave}; {describe_filters(self.filters, instrument)}."
+        filters = describe_filters(self.filters, instrument)
+        return f"{weighting_statement(self.margins)}. Wave {self.wave}; {filters}."
 
 
 @st.cache_resource(show_spinner="Reading the responses…", max_entries=2)

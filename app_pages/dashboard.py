@@ -9,6 +9,7 @@ from app_pages._shared import get_store, require_analyst
 from surveykit import SurveykitError, default_instrument, plot_categories, plot_share
 from surveykit.publishing.headlines import Overview, overview
 from surveykit.publishing.style import caution_note, format_count
+from surveykit.survey.selection import describe_filters, weighting_statement
 
 
 @st.cache_data(show_spinner="Computing the figures…", max_entries=32)
@@ -22,49 +23,36 @@ def _overview(url: str, count: int, key: str, _selection: Selection) -> Overview
 
 
 @st.cache_data(show_spinner="Drawing the charts…", max_entries=32)
-def _charts(url: str, count: int, key: str, _figures: Overview, _statement: str) -> list[tuple[str, bytes]]:
+def _charts(
+    url: str, count: int, key: str, _figures: Overview, _source: str
+) -> list[tuple[bytes | None, str]]:
+    """Each chart as PNG bytes (as ``show_chart`` draws it, but cached), or why it could not be drawn."""
     instrument = get_store().latest_instrument(default_instrument())
     labels = {
         c.name: c.label
         for q in ("impersonated_roles", "controls", "ciso_present")
         for c in instrument[q].choices
     }
-    source = (
-        f"Source: surveykit whaling survey, wave {_figures.wave}, {_statement[0].lower()}{_statement[1:]}"
-    )
-    drawn = []
-    if _figures.trend is not None:
-        drawn.append(
-            (
-                "whaling_trend",
-                plot_share(
-                    _figures.trend,
-                    title="Share who saw more whaling, by wave",
-                    subtitle=instrument["whaling_trend"].text,
-                    labels=labels,
-                    source=f"Source: surveykit whaling survey, every wave, {_statement[0].lower()}{_statement[1:]}",
-                ),
-            )
-        )
-    for name, frame, title in (
-        ("impersonated_roles", _figures.roles, "Who attackers impersonated"),
-        ("controls", _figures.controls, "Controls against whaling in place"),
-        ("ciso_present", _figures.ciso, "Organisations with a CISO"),
-    ):
-        if frame is not None:
-            drawn.append(
-                (
-                    name,
-                    plot_categories(
-                        frame, labels=labels, title=title, subtitle=instrument[name].text, source=source
-                    ),
-                )
-            )
-    out = []
-    for name, figure in drawn:
+    wave = f"wave {_figures.wave}"
+    charts = [
+        ("whaling_trend", _figures.trend, plot_share, "Share who saw more whaling, by wave", "every wave"),
+        ("impersonated_roles", _figures.roles, plot_categories, "Who attackers impersonated", wave),
+        ("controls", _figures.controls, plot_categories, "Controls against whaling in place", wave),
+        ("ciso_present", _figures.ciso, plot_categories, "Organisations with a CISO", wave),
+    ]
+    out: list[tuple[bytes | None, str]] = []
+    for name, frame, plot, title, waves in charts:
+        if frame is None:
+            continue
+        source = f"Source: surveykit whaling survey, {waves}; {_source}"
+        try:
+            figure = plot(frame, labels=labels, title=title, subtitle=instrument[name].text, source=source)
+        except ValueError as error:  # a SurveykitError, or a frame the chart cannot draw
+            out.append((None, f"The chart \u201c{title}\u201d could not be drawn: {error}"))
+            continue
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=200)  # as _shared.show_chart, but cached
-        out.append((name, buffer.getvalue()))
+        figure.savefig(buffer, format="png", dpi=200)
+        out.append((buffer.getvalue(), title))
     return out
 
 
@@ -108,5 +96,11 @@ if figures.trend is None:
         "so there is no trend to show."
     )
 st.subheader("Charts")
-for name, png in _charts(store.url, count, selection.key, figures, statement):
-    st.image(png, width="stretch")
+source = (
+    f"{weighting_statement(selection.margins).lower()}; {describe_filters(selection.filters, instrument)}."
+)
+for png, title in _charts(store.url, count, selection.key, figures, source):
+    if png is None:
+        st.warning(title)
+    else:
+        st.image(png, width="stretch")

@@ -51,7 +51,9 @@ if count == 0:
     st.stop()
 instrument = store.latest_instrument(default_instrument())
 selection = choose(store, cached_responses(store), instrument)
-st.caption(selection.statement(instrument) + " The filters are those of the sidebar, shared with the Dashboard.")
+st.caption(
+    selection.statement(instrument) + " The filters are those of the sidebar, shared with the Dashboard."
+)
 earlier = [w for w in store.waves() if w < selection.wave]
 compare = st.selectbox(
     "Compare with the wave",

@@ -20,7 +20,7 @@ def test_each_wave_is_raked_to_the_margins_on_its_own(responses):
     design = survey_design(responses, margins)
     assert design.calibrated
     weights = design.weights
-    for wave, rows in responses.groupby("wave"):
+    for _, rows in responses.groupby("wave"):
         # Independently: the public rake() on that wave alone.
         alone = sk.rake(rows, margins)
         np.testing.assert_allclose(weights[rows.index], alone, rtol=1e-7)

@@ -116,9 +116,9 @@ def headlines(
     DataFrame
         ``wave, variable, category, estimate, se, ci_low, ci_high, n, method, flag`` (the result
         vocabulary), then ``group`` (the heading of a group of cards), ``title`` (the card's
-        heading: the choice's label, or the headline's title), ``base`` (who the share is of) and ``text``, e.g. ``"55% (95% CI 51–60%), n = 450, saw
-        more whaling"``. A question nobody in the selection answered gives no row; a category
-        nobody chose gives 0%.
+        heading: the choice's label, or the headline's title), ``base`` (who the share is of)
+        and ``text``, e.g. ``"55% (95% CI 51–60%), n = 450, saw more whaling"``. A question
+        nobody in the selection answered gives no row; a category nobody chose gives 0%.
     """
     level = check_level(level)
     if wave is not None:
