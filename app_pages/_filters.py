@@ -89,10 +89,9 @@ def weighting_switch(store: Store) -> dict[str, dict[str, float]]:
         "Weighted (raked to population margins)",
         key="filters_weighted",
         disabled=not margins,
-        on_change=_save,
-        args=("filters_weighted",),
         help="Off: every respondent counts once. On: each wave is raked to the stored population margins.",
     )
+    _save("filters_weighted")
     if not margins:
         st.sidebar.caption(
             "No population margins are stored, so figures are unweighted; an admin can set them."
@@ -107,7 +106,8 @@ def choose(store: Store, responses: pd.DataFrame, instrument: Instrument) -> Sel
     _remembered("filters_wave", waves[-1])
     if st.session_state["filters_wave"] not in waves:
         st.session_state["filters_wave"] = waves[-1]
-    wave = st.sidebar.selectbox("Wave", waves, key="filters_wave", on_change=_save, args=("filters_wave",))
+    wave = st.sidebar.selectbox("Wave", waves, key="filters_wave")
+    _save("filters_wave")
     filters: dict[str, list[str]] = {}
     for column in FILTER_NAMES:
         if column not in instrument.question_ids:
@@ -122,9 +122,8 @@ def choose(store: Store, responses: pd.DataFrame, instrument: Instrument) -> Sel
             key=key,
             format_func=labels.get,
             placeholder="All",
-            on_change=_save,
-            args=(key,),
         )
+        _save(key)
     margins = weighting_switch(store)
     return Selection(wave, filters, margins)
 

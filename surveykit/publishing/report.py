@@ -361,6 +361,38 @@ class _Writer:
         )
         self.table(section, "impersonated_roles", roles, f"Roles impersonated, {wave}", ["category"], note)
 
+        in_wave = responses[responses["wave"] == wave]
+        if in_wave["country"].nunique() >= 2:  # a comparison needs two countries in the selection
+            self.by_country(section, responses, current, n_wave, note)
+        self.sections.append(section)
+
+        governance = _Section("Security leadership")
+        ciso = current.proportions("ciso_present", level=level)
+        yes = ciso[ciso["category"] == "yes"]
+        if len(yes):
+            self.say(findings.share_finding(yes.iloc[0], "have a CISO", subject="organisations", level=level))
+        controls = current.proportions("controls", level=level)
+        self.figure(
+            governance,
+            "email_controls",
+            plotting.plot_categories(
+                controls,
+                labels=self.labels("controls"),
+                title="Email controls in place",
+                subtitle=self.wording("controls"),
+                source=self.source(int(controls["n"].max()), wave),
+            ),
+            "Share of organisations with each control.",
+        )
+        self.table(governance, "ciso_present", ciso, f"CISO in post, {wave}", ["category"], note)
+        self.table(governance, "email_controls", controls, f"Email controls, {wave}", ["category"], note)
+        self.sections.append(governance)
+
+    def by_country(
+        self, section: _Section, responses: pd.DataFrame, current: SurveyDesign, n_wave: int, note: str
+    ) -> None:
+        """The whaling trend compared between countries, with the Rao-Scott test."""
+        level, wave = self.level, self.wave
         answers = [c for c in self.order("whaling_trend") if c in set(responses["whaling_trend"].dropna())]
         by_country = current.proportions("whaling_trend", by="country", level=level, categories=answers)
         test = current.test_independence("country", "whaling_trend")
@@ -392,29 +424,6 @@ class _Writer:
             ["country"],
             note,
         )
-        self.sections.append(section)
-
-        governance = _Section("Security leadership")
-        ciso = current.proportions("ciso_present", level=level)
-        yes = ciso[ciso["category"] == "yes"]
-        if len(yes):
-            self.say(findings.share_finding(yes.iloc[0], "have a CISO", subject="organisations", level=level))
-        controls = current.proportions("controls", level=level)
-        self.figure(
-            governance,
-            "email_controls",
-            plotting.plot_categories(
-                controls,
-                labels=self.labels("controls"),
-                title="Email controls in place",
-                subtitle=self.wording("controls"),
-                source=self.source(int(controls["n"].max()), wave),
-            ),
-            "Share of organisations with each control.",
-        )
-        self.table(governance, "ciso_present", ciso, f"CISO in post, {wave}", ["category"], note)
-        self.table(governance, "email_controls", controls, f"Email controls, {wave}", ["category"], note)
-        self.sections.append(governance)
 
     # ------------------------------------------------------------------ incidents
     def incident_sections(self, log: pd.DataFrame, *, min_n: int, caution_n: int) -> None:
