@@ -2,17 +2,19 @@
 
 import streamlit as st
 
+from app_pages._filters import cached_design, cached_responses, weighting_switch
 from app_pages._shared import get_store, require_analyst, show_chart
-from surveykit import SurveyDesign, default_instrument, plot_change, plot_regions
+from surveykit import SurveykitError, default_instrument, plot_change, plot_regions
 from surveykit.publishing.breakdowns import regional_breakdown
+from surveykit.survey.selection import weighting_statement
 
 require_analyst()
 st.title("Regions")
 store = get_store()
-responses = store.responses()
-if responses.empty:
+if store.count_responses() == 0:
     st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
     st.stop()
+responses = cached_responses(store)
 instrument = store.latest_instrument(default_instrument())
 GROUPS = {"country": "Country", "org_size": "Organisation size", "sector": "Sector"}
 questions = [q.id for q in instrument.questions if q.type == "select_one" and q.id not in GROUPS]
@@ -30,11 +32,17 @@ left, right = st.columns(2)
 wave = left.selectbox("Wave", waves, index=len(waves) - 1, key="regions_wave")
 earlier = [w for w in waves if w < wave]
 compare = right.selectbox("Change since", ["(none)", *earlier], key="regions_compare")
-st.caption(f"{instrument[question].text} Unweighted; 95% confidence intervals.")
+margins = weighting_switch(store)
+st.caption(f"{instrument[question].text} {weighting_statement(margins)}; 95% confidence intervals.")
+try:
+    design = cached_design(store, margins)
+except SurveykitError as error:  # a wave that cannot be raked to the margins
+    st.error(f"{error} Switch the weighting off to see unweighted figures.")
+    st.stop()
 
 try:
     result = regional_breakdown(
-        SurveyDesign(responses),
+        design,
         question,
         category,
         by,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surveykit import Store, load_demo
+from surveykit import Store, demo_margins, load_demo
 from tests._apptest import start
 
 
@@ -34,3 +34,19 @@ def test_regions_page_needs_a_login(db):
     assert not at.exception
     assert at.warning[0].value == "This page is for analysts. Log in first."
     assert not at.dataframe and not at.selectbox
+
+
+def test_regions_page_weighting_switch_states_what_is_shown(db):
+    with Store(db) as store:
+        load_demo(store)
+        store.set_margins(demo_margins())
+    at = start("app_pages/regions.py", user="analyst")
+    at.selectbox(key="regions_question").set_value("whaling_trend").run()
+    at.selectbox(key="regions_category").set_value("increased").run()
+    assert "Unweighted: every respondent counts once" in at.caption[0].value
+    unweighted = at.dataframe[0].value["estimate"].to_numpy()
+    at.toggle(key="filters_weighted").set_value(True).run()
+    assert not at.exception
+    assert "Weighted: raked to population margins by country and organisation size" in at.caption[0].value
+    weighted = at.dataframe[0].value["estimate"].to_numpy()
+    assert len(weighted) == len(unweighted) and (abs(weighted - unweighted) > 1e-6).any()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +46,7 @@ from surveykit.publishing.style import (
     format_percent,
 )
 from surveykit.survey.design import SurveyDesign
+from surveykit.survey.selection import describe_filters, filter_mask, survey_design
 from surveykit.survey.weighting import kish_effective_n
 
 __all__ = ["ReportFiles", "build_report"]
@@ -80,6 +81,8 @@ def build_report(
     wave: str | None = None,
     compare_wave: str | None = None,
     margins: Mapping[str, Mapping[object, float]] | None = None,
+    rake_within: str | None = None,
+    filters: Mapping[str, Sequence[object]] | None = None,
     instrument: Instrument | None = None,
     level: float = 0.95,
     min_n: int = 5,
@@ -104,6 +107,14 @@ def build_report(
     margins : mapping, optional
         Population margins ``{variable: {level: count}}``: the design is raked to them and the
         standard errors credit the raking. Unweighted without.
+    rake_within : str, optional
+        Rake each level of this column (``"wave"``) to the margins separately, as the app does
+        (:func:`surveykit.survey.selection.survey_design`); all respondents together when None.
+    filters : mapping, optional
+        Report on a domain: ``{column: [levels]}`` (an empty list keeps every level), e.g.
+        ``{"country": ["GB"]}``. The design is weighted on every respondent, then subset, so the
+        weights and standard errors are those of the whole survey; the subtitle states the
+        filters.
     instrument : Instrument, optional
         For the question wording; the bundled instrument by default.
     level : float
@@ -127,28 +138,37 @@ def build_report(
     if responses.empty:
         raise SurveykitError("There are no responses to report on; load some first (surveykit demo).")
     instrument = instrument or default_instrument()
-    waves = sorted(responses["wave"].dropna().unique().tolist())
+    keep = filter_mask(responses, filters)
+    if not keep.any():
+        raise SurveykitError(
+            f"No respondent matches the filters ({describe_filters(filters, instrument)}); widen them."
+        )
+    chosen = responses[keep]
+    waves = sorted(chosen["wave"].dropna().unique().tolist())
     wave = wave or waves[-1]
+    matching = " matching the filters" if filters and not keep.all() else ""
     for name, value in (("wave", wave), ("compare_wave", compare_wave)):
         if value is not None and value not in waves:
-            raise SurveykitError(f"{name} {value!r} has no responses; waves in the store: {waves}")
+            raise SurveykitError(f"{name} {value!r} has no responses{matching}; waves in the store: {waves}")
     if compare_wave == wave:
         raise SurveykitError(f"compare_wave must differ from wave; both are {wave!r}")
     out.mkdir(exist_ok=True)
     (out / "charts").mkdir(exist_ok=True)
 
-    design = SurveyDesign(responses, min_n=min_n, caution_n=caution_n)
-    if margins:
-        design = design.rake(margins)
-    current = design.subset(responses["wave"] == wave)
+    design = survey_design(responses, margins, within=rake_within, min_n=min_n, caution_n=caution_n)
+    if not keep.all():
+        design = design.subset(keep)
+    current = design.subset((responses["wave"] == wave).to_numpy() & keep)
     writer = _Writer(out, level, instrument, design, current, wave, compare_wave, caution_n)
+    writer.rake_within = rake_within if margins else None
+    writer.selection = describe_filters(filters, instrument) if filters and not keep.all() else ""
     with warnings.catch_warnings():
         # Small cells are flagged in the frames and shown as such; no need to warn here.
         warnings.simplefilter("ignore")
-        writer.survey_sections(responses, waves)
+        writer.survey_sections(chosen, waves)
         if incidents is not None and len(incidents):
             writer.incident_sections(incidents, min_n=min_n, caution_n=caution_n)
-    writer.methodology(responses, waves, margins, min_n, caution_n, incidents)
+    writer.methodology(chosen, waves, margins, min_n, caution_n, incidents)
     return writer.write(title)
 
 
@@ -177,6 +197,8 @@ class _Writer:
         self.min_n, self.caution_n = design.min_n, design.caution_n
         self.methods: list[tuple[str, str]] = []
         self.weighted = design.calibrated
+        self.rake_within: str | None = None
+        self.selection = ""
 
     # ------------------------------------------------------------------ helpers
     def labels(self, *questions: str) -> dict[object, str]:
@@ -339,6 +361,38 @@ class _Writer:
         )
         self.table(section, "impersonated_roles", roles, f"Roles impersonated, {wave}", ["category"], note)
 
+        in_wave = responses[responses["wave"] == wave]
+        if in_wave["country"].nunique() >= 2:  # a comparison needs two countries in the selection
+            self.by_country(section, responses, current, n_wave, note)
+        self.sections.append(section)
+
+        governance = _Section("Security leadership")
+        ciso = current.proportions("ciso_present", level=level)
+        yes = ciso[ciso["category"] == "yes"]
+        if len(yes):
+            self.say(findings.share_finding(yes.iloc[0], "have a CISO", subject="organisations", level=level))
+        controls = current.proportions("controls", level=level)
+        self.figure(
+            governance,
+            "email_controls",
+            plotting.plot_categories(
+                controls,
+                labels=self.labels("controls"),
+                title="Email controls in place",
+                subtitle=self.wording("controls"),
+                source=self.source(int(controls["n"].max()), wave),
+            ),
+            "Share of organisations with each control.",
+        )
+        self.table(governance, "ciso_present", ciso, f"CISO in post, {wave}", ["category"], note)
+        self.table(governance, "email_controls", controls, f"Email controls, {wave}", ["category"], note)
+        self.sections.append(governance)
+
+    def by_country(
+        self, section: _Section, responses: pd.DataFrame, current: SurveyDesign, n_wave: int, note: str
+    ) -> None:
+        """The whaling trend compared between countries, with the Rao-Scott test."""
+        level, wave = self.level, self.wave
         answers = [c for c in self.order("whaling_trend") if c in set(responses["whaling_trend"].dropna())]
         by_country = current.proportions("whaling_trend", by="country", level=level, categories=answers)
         test = current.test_independence("country", "whaling_trend")
@@ -370,29 +424,6 @@ class _Writer:
             ["country"],
             note,
         )
-        self.sections.append(section)
-
-        governance = _Section("Security leadership")
-        ciso = current.proportions("ciso_present", level=level)
-        yes = ciso[ciso["category"] == "yes"]
-        if len(yes):
-            self.say(findings.share_finding(yes.iloc[0], "have a CISO", subject="organisations", level=level))
-        controls = current.proportions("controls", level=level)
-        self.figure(
-            governance,
-            "email_controls",
-            plotting.plot_categories(
-                controls,
-                labels=self.labels("controls"),
-                title="Email controls in place",
-                subtitle=self.wording("controls"),
-                source=self.source(int(controls["n"].max()), wave),
-            ),
-            "Share of organisations with each control.",
-        )
-        self.table(governance, "ciso_present", ciso, f"CISO in post, {wave}", ["category"], note)
-        self.table(governance, "email_controls", controls, f"Email controls, {wave}", ["category"], note)
-        self.sections.append(governance)
 
     # ------------------------------------------------------------------ incidents
     def incident_sections(self, log: pd.DataFrame, *, min_n: int, caution_n: int) -> None:
@@ -486,6 +517,14 @@ class _Writer:
             for w, row in fieldwork.iterrows()
         )
         self.methods.append(("Sample and fieldwork", sample + "."))
+        if self.selection:
+            self.methods.append(
+                (
+                    "Selection",
+                    f"Respondents with {self.selection}. The weights and standard errors are those of "
+                    "the whole survey (domain estimation); the incident log is reported whole.",
+                )
+            )
         if margins:
             described = "; ".join(
                 f"{variable} ("
@@ -494,10 +533,11 @@ class _Writer:
                 for variable, levels in margins.items()
             )
             kish = kish_effective_n(self.design.weights)
+            within = f"Each {self.rake_within} raked" if self.rake_within else "Raked"
             self.methods.append(
                 (
                     "Weighting",
-                    f"Raked to population margins by {described}; standard errors credit the raking, "
+                    f"{within} to population margins by {described}; standard errors credit the raking, "
                     f"as R's survey::rake. Kish effective sample size {format_count(kish)} of "
                     f"{format_count(len(responses))} respondents.",
                 )
@@ -548,7 +588,8 @@ class _Writer:
             title=f"{title}: advisory",
             short_title=title,
             subtitle=f"Survey of IT experts, wave {self.wave}"
-            + (f", compared with {self.compare_wave}" if self.compare_wave else ""),
+            + (f", compared with {self.compare_wave}" if self.compare_wave else "")
+            + (f"; {self.selection}" if self.selection else ""),
             meta=(
                 f"Fieldwork {first:%B %Y} to {last:%B %Y}. "
                 f"Figures with {format_percent(self.level)} confidence intervals."
