@@ -121,6 +121,16 @@ def test_binomial_intervals_at_the_boundary(method: str) -> None:
     assert 0 < high[0] < 0.2 and 0.8 < low[1] < 1
 
 
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson", "jeffreys"])
+def test_boundary_limits_are_exact_for_every_sample_size(method: str) -> None:
+    # Wilson's closed form gave a lower limit of 5.6e-17 for 0 of n at 357 of these n, so the
+    # interval lay beside its estimate of 0 and plotting its error bar failed.
+    n = np.arange(1, 2000)
+    low, _ = binomial_confint(np.zeros_like(n), n, method=method)
+    _, high = binomial_confint(n, n, method=method)
+    assert (low == 0).all() and (high == 1).all()
+
+
 def test_survey_confint_without_degrees_of_freedom_is_nan() -> None:
     low, high = survey_confint(0.4, 0.01, n=3, df=0)
     assert np.isnan(low) and np.isnan(high)

@@ -211,8 +211,11 @@ def binomial_confint(
         lo[ok], hi[ok] = proportion_confint(x, n, alpha=alpha, method="beta")
     else:
         j_lo, j_hi = proportion_confint(x, n, alpha=alpha, method="jeffreys")
-        lo[ok] = np.where(x <= 0, 0.0, j_lo)
-        hi[ok] = np.where(x >= n, 1.0, j_hi)
+        lo[ok], hi[ok] = j_lo, j_hi
+    # At no successes (or all) every method's limit is exactly 0 (or 1); the closed forms can
+    # miss it by a rounding error, which would put the interval beside its estimate.
+    lo[ok] = np.where(x <= 0, 0.0, lo[ok])
+    hi[ok] = np.where(x >= n, 1.0, hi[ok])
     return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
 
 
