@@ -260,7 +260,8 @@ def _answer_text(question: Question, value: Any) -> str:
     if question.type == "select_one":
         return labels.get(str(value), str(value))
     if question.type == "select_multiple":
-        ticked = [labels.get(str(v), str(v)) for v in value]
+        chosen = {str(v) for v in value}
+        ticked = [label for name, label in labels.items() if name in chosen]  # in choice order, as stored
         return "; ".join(ticked) if ticked else "None ticked"
     if question.type in {"integer", "decimal"}:
         return _number(value)
