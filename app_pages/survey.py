@@ -80,7 +80,8 @@ def ask(question: Question) -> object:
     key = f"survey_{form}_{question.id}"
     if key not in state and answers.get(question.id) is not None:
         state[key] = answers[question.id]  # back in a section shown before: its answers again
-    label = escaped(question.text) + (" :red[*]" if question.required else "")
+    # Streamlit reads the raw label out to screen readers, so only "$" (which would start maths) is escaped.
+    label = question.text.replace("$", "\\$") + (" :red[*]" if question.required else "")
     labels = question.choice_labels
     hint = question.hint or None
     if question.type == "select_one":
