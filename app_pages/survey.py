@@ -13,6 +13,7 @@ import streamlit as st
 from app_pages._shared import get_store
 from surveykit import SurveykitError, default_instrument
 from surveykit.collection.form import (
+    Availability,
     answer_problems,
     asked_answers,
     form_availability,
@@ -34,40 +35,6 @@ state.setdefault("survey_answers", {})
 state.setdefault("survey_step", 0)
 form = state["survey_form"]
 answers: dict = state["survey_answers"]
-
-st.title(instrument.title)
-
-
-def start_again() -> None:
-    """A fresh, blank response with its own idempotency key."""
-    state["survey_form"] = form + 1
-    state["survey_key"] = uuid.uuid4().hex
-    state["survey_answers"] = {}
-    state["survey_step"] = 0
-    for key in ("survey_done", "survey_checked", "survey_from_review", "survey_wave"):
-        state.pop(key, None)
-
-
-if "survey_done" in state:
-    st.success("Thank you, your answers are recorded.")
-    st.write("The form is now closed. You may close this page.")
-    if state["survey_done"]["again"]:
-        st.button("Start a new response", key="survey_new", on_click=start_again)
-    st.stop()
-
-availability = form_availability(store, st.query_params.get("invite"))
-if availability.is_open:
-    state["survey_wave"] = availability
-elif answers and "survey_wave" in state:
-    # Closed while this respondent was answering: keep their answers in view; submitting says why not.
-    st.warning(availability.message)
-    availability = state["survey_wave"]
-else:
-    (st.info if availability.state in {"used", "closed", "scheduled"} else st.warning)(availability.message)
-    st.stop()
-
-if instrument.description:
-    st.caption(instrument.description)
 
 
 def escaped(text: str) -> str:
@@ -99,8 +66,27 @@ def ask(question: Question) -> object:
     return st.text_input(label, key=key, help=hint, max_chars=500)
 
 
-step = state["survey_step"]
-if step < len(sections):
+def start_again() -> None:
+    """A fresh, blank response with its own idempotency key."""
+    state["survey_form"] = form + 1
+    state["survey_key"] = uuid.uuid4().hex
+    state["survey_answers"] = {}
+    state["survey_step"] = 0
+    for key in ("survey_done", "survey_checked", "survey_from_review", "survey_wave"):
+        state.pop(key, None)
+
+
+def thank_you() -> None:
+    """The closed form: the thanks, and starting again only on purpose."""
+    st.success("Thank you, your answers are recorded.")
+    st.write("The form is now closed. You may close this page.")
+    if state["survey_done"]["again"]:
+        st.caption("Answering for another organisation? Start a new, blank response.")
+        st.button("Start a new response", key="survey_new", on_click=start_again)
+
+
+def section_step(step: int) -> None:
+    """One section: its questions as skip logic asks them, errors under them once checked."""
     title, questions = sections[step]
     st.progress((step + 1) / (len(sections) + 1), text=f"Section {step + 1} of {len(sections)}: {title}")
     st.caption(":red[*] marks a question that needs an answer.")
@@ -113,58 +99,90 @@ if step < len(sections):
             continue
         answers[question.id] = asked[question.id] = ask(question)
         slots[question.id] = st.empty()
-    back, forward, _ = st.columns([1, 1, 4])
-    went_back = step > 0 and back.button("Back", key="survey_back", width="stretch")
     to_review = state.get("survey_from_review") or step == len(sections) - 1
-    went_on = forward.button(
-        "Review answers" if to_review else "Next", type="primary", key="survey_next", width="stretch"
-    )
+    with st.container(horizontal=True):
+        went_back = step > 0 and st.button("Back", key="survey_back", width=120)
+        went_on = st.button(
+            "Review answers" if to_review else "Next", type="primary", key="survey_next", width=160
+        )
     if went_back:
         state["survey_step"] = step - 1
         st.rerun()
     if went_on:
         state["survey_checked"] = step
-    if state.get("survey_checked") == step:
-        problems = answer_problems(instrument, answers, slots)
-        for question_id, message in problems.items():
-            slots[question_id].error(message, icon=":material/error:")
-        if problems:
-            count = "1 answer needs" if len(problems) == 1 else f"{len(problems)} answers need"
-            summary.warning(f"{count} your attention below before you go on.")
-        elif went_on:
-            state["survey_step"] = len(sections) if to_review else step + 1
-            state.pop("survey_checked", None)
-            st.rerun()
-else:
+    if state.get("survey_checked") != step:
+        return
+    problems = answer_problems(instrument, answers, slots)
+    for question_id, message in problems.items():
+        slots[question_id].error(message, icon=":material/error:")
+    if problems:
+        count = "1 answer needs" if len(problems) == 1 else f"{len(problems)} answers need"
+        summary.warning(f"{count} your attention below before you go on.")
+    elif went_on:
+        state["survey_step"] = len(sections) if to_review else step + 1
+        state.pop("survey_checked", None)
+        st.rerun()
+
+
+def review_step(availability: Availability) -> None:
+    """Every answer in words with a way back to its section, then the one submission."""
     st.progress(1.0, text="Review your answers")
     st.write("Please check your answers. Use **Edit** to change a section, then submit.")
     items = review_items(instrument, answers)
     for number, (title, _questions) in enumerate(sections):
         heading, edit = st.columns([5, 1], vertical_alignment="bottom")
         heading.subheader(title or "Your answers")
-        if edit.button("Edit", key=f"survey_edit_{number}", icon=":material/edit:"):
+        if edit.button("Edit", key=f"survey_edit_{number}", icon=":material/edit:",
+                       help=f"Change your answers in “{title or 'this section'}”"):  # fmt: skip
             state["survey_step"] = number
             state["survey_from_review"] = True
             st.rerun()
         rows = [f"- {escaped(i.question)}  \n  **{escaped(i.answer)}**" for i in items if i.section == number]
         st.markdown("\n".join(rows))
-    back, submit, _ = st.columns([1, 1, 4])
-    if back.button("Back", key="survey_back", width="stretch"):
+    with st.container(horizontal=True):
+        went_back = st.button("Back", key="survey_back", width=120)
+        submitted = st.button("Submit", type="primary", key="survey_submit", width=160)
+    if went_back:
         state["survey_step"] = len(sections) - 1
         st.rerun()
-    if submit.button("Submit", type="primary", key="survey_submit", width="stretch"):
-        try:
-            store.submit(
-                instrument,
-                asked_answers(instrument, answers),
-                wave=availability.wave,
-                idempotency_key=state["survey_key"],
-                invitation=availability.invitation,
-            )
-        except SurveykitError as error:
-            st.error(submission_message(error))
-            for message in answer_problems(instrument, answers).values():
-                st.error(message, icon=":material/error:")
-        else:
-            state["survey_done"] = {"again": availability.invitation is None}
-            st.rerun()
+    if not submitted:
+        return
+    try:
+        store.submit(
+            instrument,
+            asked_answers(instrument, answers),
+            wave=availability.wave,
+            idempotency_key=state["survey_key"],
+            invitation=availability.invitation,
+        )
+    except SurveykitError as error:
+        st.error(submission_message(error))
+        for message in answer_problems(instrument, answers).values():
+            st.error(message, icon=":material/error:")
+    else:
+        state["survey_done"] = {"again": availability.invitation is None}
+        st.rerun()
+
+
+with st.container(width=860):  # a readable line length in the app's wide layout
+    st.title(instrument.title)
+    if "survey_done" in state:
+        thank_you()
+        st.stop()
+    availability = form_availability(store, st.query_params.get("invite"))
+    if availability.is_open:
+        state["survey_wave"] = availability
+    elif answers and "survey_wave" in state:
+        # Closed while this respondent was answering: keep their answers in view; submitting says why not.
+        st.warning(availability.message)
+        availability = state["survey_wave"]
+    else:
+        polite = availability.state in {"used", "closed", "scheduled"}  # nothing the respondent can fix
+        (st.info if polite else st.warning)(availability.message)
+        st.stop()
+    if instrument.description:
+        st.caption(instrument.description)
+    if state["survey_step"] < len(sections):
+        section_step(state["survey_step"])
+    else:
+        review_step(availability)
