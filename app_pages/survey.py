@@ -24,7 +24,11 @@ from surveykit.collection.instrument import Question
 
 store = get_store()
 bundled = default_instrument()
-instrument = store.latest_instrument(default=bundled)
+try:
+    instrument = store.latest_instrument(default=bundled)
+except SurveykitError as error:
+    st.error(f"The survey cannot be shown just now: {error}")
+    st.stop()
 if instrument.id == bundled.id and instrument.version < bundled.version:
     instrument = bundled  # a store written by an older surveykit: ask the current questions
 sections = instrument.sections
@@ -169,7 +173,11 @@ with st.container(width=860):  # a readable line length in the app's wide layout
     if "survey_done" in state:
         thank_you()
         st.stop()
-    availability = form_availability(store, st.query_params.get("invite"))
+    try:
+        availability = form_availability(store, st.query_params.get("invite"))
+    except SurveykitError as error:
+        st.error(f"The survey cannot be shown just now: {error}")
+        st.stop()
     if availability.is_open:
         state["survey_wave"] = availability
     elif answers and "survey_wave" in state:
