@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from surveykit import Store, default_instrument
+from surveykit import Instrument, Store, default_instrument
 from tests._apptest import APP, start
 
 INSTRUMENT = default_instrument()
@@ -267,3 +267,22 @@ def test_used_unknown_and_withdrawn_invitations_get_polite_messages(db):
         assert getattr(at, kind)[0].value.startswith(text)
         assert shown_keys(at) == set()
     assert len(stored(db)) == 1
+
+
+def test_a_store_written_with_instrument_version_1_gets_the_current_form(db):
+    document = INSTRUMENT.to_dict()
+    for question in document["questions"]:
+        question.pop("section", None)
+        question.pop("other", None)
+    old = Instrument.from_dict({**document, "version": 1})
+    with Store(db) as store:
+        store.save_instrument(old)
+        store.open_wave("2017-12")
+    at = start()
+    assert not at.exception
+    assert progress_text(at) == "Section 1 of 5: About your organisation"
+    fill_to_review(at)
+    at.button(key="survey_submit").click().run()
+    with Store(db) as store:
+        assert store.latest_instrument().version == 2
+        assert store.responses()["instrument_version"].tolist() == [2]
