@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from surveykit._options import option_values
@@ -43,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="load the demo survey waves, incident log and demo analyst login",
         description="Load the seeded demo data: two survey waves (December 2015 and 2016), an "
-        "incident log for 2014-2016, and an analyst login 'analyst' / 'demo' if none exists. "
-        "Loading twice adds nothing.",
+        "incident log for 2014-2016, and an analyst login 'analyst' / 'demo' if none exists; and "
+        "open the wave 2017-12 to anyone, so the survey form takes answers. Loading twice adds nothing.",
     )
     demo.add_argument("--seed", type=int, default=2016, help="random seed (default: 2016)")
     demo.set_defaults(run=_demo)
@@ -134,6 +135,45 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--incidents", type=Path, help="incident log file (default: the stored incidents)")
     report.set_defaults(run=_report)
 
+    wave = commands.add_parser(
+        "wave",
+        help="open, close and list survey waves; make invitation links",
+        description="Manage survey waves. The survey form takes answers only while a wave is open; "
+        "a wave open to anyone takes them from everyone, otherwise each response needs an invitation "
+        "link (?invite=TOKEN). Times are ISO dates or date-times, in UTC unless they carry an offset.",
+    )
+    wave_commands = wave.add_subparsers(dest="wave_command", metavar="ACTION", required=True)
+    wave_open = wave_commands.add_parser(
+        "open", help="open (or reschedule) a wave", description="Open a wave now, or schedule it."
+    )
+    wave_open.add_argument("name", help="the wave, e.g. 2017-06")
+    wave_open.add_argument("--opens", type=_moment, help="when it opens (default: now)")
+    wave_open.add_argument("--closes", type=_moment, help="when it closes (default: when closed)")
+    wave_open.add_argument(
+        "--invitation-only", action="store_true", help="accept only responses through invitation links"
+    )
+    wave_open.set_defaults(run=_wave_open)
+    wave_close = wave_commands.add_parser(
+        "close", help="close a wave", description="Close a wave now, or at a given time."
+    )
+    wave_close.add_argument("name")
+    wave_close.add_argument("--at", type=_moment, help="when it closes (default: now)")
+    wave_close.set_defaults(run=_wave_close)
+    wave_list = wave_commands.add_parser(
+        "list", help="list the waves", description="List every wave with its status, dates and counts."
+    )
+    wave_list.set_defaults(run=_wave_list)
+    wave_invite = wave_commands.add_parser(
+        "invite",
+        help="make invitation tokens for a wave",
+        description="Make single-use invitation tokens for a wave and print them one a line; only "
+        "their hashes are stored, so keep the output. Send each respondent the survey's address "
+        "followed by ?invite=TOKEN.",
+    )
+    wave_invite.add_argument("name")
+    wave_invite.add_argument("count", type=int, help="how many tokens")
+    wave_invite.set_defaults(run=_wave_invite)
+
     serve = commands.add_parser(
         "serve",
         help="start the Streamlit app",
@@ -195,8 +235,57 @@ def _demo(args: argparse.Namespace) -> int:
         print(
             f"Loaded demo data into {store!r}: {report.responses_added} responses, "
             f"{report.incidents_added} incidents added"
-            + ("; analyst login 'analyst' / 'demo' created." if report.analyst_created else ".")
+            + ("; analyst login 'analyst' / 'demo' created" if report.analyst_created else "")
+            + (f"; wave {report.wave_opened} opened to anyone." if report.wave_opened else ".")
         )
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or date-time for argparse; naive ones are UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date or date-time; write e.g. 2017-06-01 or 2017-06-01T09:00"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _wave_open(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        anyone = not args.invitation_only
+        store.open_wave(args.name, opens=args.opens, closes=args.closes, open_to_anyone=anyone)
+        status = store.wave_status(args.name)
+    print(f"Wave {args.name!r} is {status}" + (", by invitation only." if args.invitation_only else "."))
+    return 0
+
+
+def _wave_close(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        store.close_wave(args.name, at=args.at)
+        status = store.wave_status(args.name)
+    print(f"Wave {args.name!r} is {status}.")
+    return 0
+
+
+def _wave_list(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        waves = store.list_waves()
+    if waves.empty:
+        print("No waves yet; open one with 'surveykit wave open NAME'.")
+        return 0
+    shown = waves.astype(object).where(waves.notna(), "")
+    for column in ("opens_at", "closes_at"):
+        shown[column] = [f"{t:%Y-%m-%d %H:%M}" if t != "" else "" for t in shown[column]]
+    print(shown.to_string(index=False))
+    return 0
+
+
+def _wave_invite(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        tokens = store.create_invitations(args.name, args.count)
+    print("\n".join(tokens))
     return 0
 
 

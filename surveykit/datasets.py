@@ -26,6 +26,7 @@ from surveykit.collection.store import Store
 from surveykit.incidents.schema import INCIDENT_DTYPES
 
 __all__ = [
+    "DEMO_OPEN_WAVE",
     "DEMO_WAVES",
     "DemoLoadReport",
     "demo_incidents",
@@ -36,6 +37,8 @@ __all__ = [
 
 DEMO_WAVES: dict[str, int] = {"2015-12": 450, "2016-12": 520}
 """Demo survey waves and their number of respondents."""
+DEMO_OPEN_WAVE = "2017-12"
+"""The wave :func:`load_demo` opens to anyone, so the survey form takes answers out of the box."""
 
 _COUNTRIES = ["US", "GB", "ZA", "AU"]
 _SAMPLE_COUNTRY = [0.38, 0.28, 0.16, 0.18]
@@ -272,14 +275,21 @@ class DemoLoadReport:
     responses_added: int
     incidents_added: int
     analyst_created: bool
+    wave_opened: str | None = None
 
 
 def load_demo(
     store: Store, *, seed: int = 2016, analyst: tuple[str, str] | None = ("analyst", "demo")
 ) -> DemoLoadReport:
-    """Load the demo survey waves, incident log and a demo analyst login into a store.
+    """Load the demo survey waves, incident log and a demo analyst login into a store, and open
+    a wave for new answers.
 
+    The demo responses fill the waves 2015-12 and 2016-12. The wave ``DEMO_OPEN_WAVE``
+    ("2017-12", sorting after them) is opened to anyone with no closing date, unless the store
+    already manages a wave of that name (then its dates are left as an administrator set them).
     Loading twice adds nothing: responses carry fixed idempotency keys and incidents fixed ids.
+    Answers left blank are left out of the stored answers, as earlier versions of the demo
+    stored them, so reloading into a store filled by an earlier instrument version adds nothing.
 
     Parameters
     ----------
@@ -295,7 +305,7 @@ def load_demo(
     records = _answers_from_tidy(frame, instrument)
     rows = [
         {
-            "answers": instrument.clean_answers(answers),
+            "answers": {k: v for k, v in instrument.clean_answers(answers).items() if v is not None},
             "wave": str(wave),
             "idempotency_key": f"demo-{seed}-{respondent}",
             "submitted_at": submitted.to_pydatetime(),
@@ -311,7 +321,11 @@ def load_demo(
     if analyst is not None and not store.has_analysts():
         store.add_analyst(*analyst)
         created = True
-    return DemoLoadReport(sum(r.created for r in results), incidents_added, created)
+    opened = None
+    if store.wave_status(DEMO_OPEN_WAVE) == "unmanaged":
+        store.open_wave(DEMO_OPEN_WAVE, open_to_anyone=True)
+        opened = DEMO_OPEN_WAVE
+    return DemoLoadReport(sum(r.created for r in results), incidents_added, created, opened)
 
 
 def _answers_from_tidy(frame: pd.DataFrame, instrument: Instrument) -> list[dict[str, object]]:

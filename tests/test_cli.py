@@ -16,7 +16,7 @@ from .test_responses import GOOD, HEADER
 
 COMMANDS = [
     "demo", "import-responses", "import-incidents", "export-responses",
-    "add-analyst", "check-instrument", "report", "serve",
+    "add-analyst", "check-instrument", "report", "serve", "wave",
 ]  # fmt: skip
 
 
@@ -41,12 +41,45 @@ def test_demo_loads_once(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'demo.db'}"
     assert main(["--db", db, "demo"]) == 0
     # 450 + 520 respondents in the two waves; 1,000 + 1,380 + 1,560 incidents in 2014-2016.
-    assert "970 responses, 3940 incidents added" in capsys.readouterr().out
+    first = capsys.readouterr().out
+    assert "970 responses, 3940 incidents added" in first
+    assert "wave 2017-12 opened to anyone" in first
     assert main(["--db", db, "demo"]) == 0
-    assert "0 responses, 0 incidents added" in capsys.readouterr().out
+    assert "0 responses, 0 incidents added." in capsys.readouterr().out
     with Store(db) as store:
         assert store.count_responses() == 970
         assert store.check_login("analyst", "demo")
+        assert store.current_wave() == "2017-12"
+
+
+def test_wave_open_invite_list_and_close(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'waves.db'}"
+    opens, closes = "2030-01-02T09:00", "2030-02-01"
+    assert main(["--db", db, "wave", "open", "2030-01", "--opens", opens, "--closes", closes,
+                 "--invitation-only"]) == 0  # fmt: skip
+    assert "Wave '2030-01' is scheduled, by invitation only." in capsys.readouterr().out
+    assert main(["--db", db, "wave", "invite", "2030-01", "3"]) == 0
+    tokens = capsys.readouterr().out.split()
+    assert main(["--db", db, "wave", "open", "2017-06"]) == 0
+    assert main(["--db", db, "wave", "close", "2017-06"]) == 0
+    assert "Wave '2017-06' is closed." in capsys.readouterr().out
+    assert main(["--db", db, "wave", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[1].split()[:2] == ["2017-06", "closed"]
+    assert listed[2].split() == ["2030-01", "scheduled", "2030-01-02", "09:00", "2030-02-01", "00:00",
+                                 "False", "0", "3", "0"]  # fmt: skip
+    with Store(db) as store:
+        assert [store.invitation_status(t) for t in tokens] == ["valid"] * 3
+        assert store.invitation_wave(tokens[0]) == "2030-01"
+
+
+def test_wave_errors_are_one_line(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'waves.db'}"
+    assert main(["--db", db, "wave", "close", "never-opened"]) == 2
+    assert capsys.readouterr().err.startswith("surveykit: error: Wave 'never-opened' was never opened")
+    with pytest.raises(SystemExit):
+        main(["--db", db, "wave", "open", "2017-06", "--opens", "tomorrow"])
+    assert "'tomorrow' is not a date or date-time" in capsys.readouterr().err
 
 
 def test_import_and_export_responses(tmp_path, capsys):

@@ -13,7 +13,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from surveykit import Store, default_instrument, demo_incidents, demo_margins, demo_responses, load_demo
+from surveykit import (
+    Instrument,
+    Store,
+    default_instrument,
+    demo_incidents,
+    demo_margins,
+    demo_responses,
+    load_demo,
+)
+from surveykit.datasets import DEMO_OPEN_WAVE
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +108,55 @@ def test_load_demo_is_idempotent(sqlite_url):
         generated = demo_responses()
         columns = [c for c in generated.columns if c != "respondent_id"]
         pd.testing.assert_frame_equal(stored[columns], generated[columns])
+
+
+def test_load_demo_opens_a_wave_for_the_form_and_leaves_an_administrators_dates(sqlite_url):
+    with Store(sqlite_url) as store:
+        report = load_demo(store)
+        assert report.wave_opened == DEMO_OPEN_WAVE == store.current_wave() == "2017-12"
+        waves = store.list_waves().set_index("wave")
+        assert list(waves.index) == ["2015-12", "2016-12", "2017-12"]  # sorts after the demo's data
+        assert bool(waves.loc["2017-12", "open_to_anyone"]) and pd.isna(waves.loc["2017-12", "closes_at"])
+        store.close_wave("2017-12")
+        assert load_demo(store).wave_opened is None
+        assert store.wave_status("2017-12") == "closed"
+
+
+def _version_1(instrument: Instrument) -> Instrument:
+    """The bundled instrument as version 1 defined it: no sections, no "please specify" questions."""
+    document = instrument.to_dict()
+    for question in document["questions"]:
+        question.pop("section", None)
+        question.pop("other", None)
+    return Instrument.from_dict({**document, "version": 1})
+
+
+def test_reloading_the_demo_into_a_store_filled_by_instrument_version_1_adds_nothing(sqlite_url):
+    old = _version_1(default_instrument())
+    frame = demo_responses(instrument=old)
+    rows = []
+    for _, row in frame.iterrows():  # the answers as the version-1 loader stored them
+        answers: dict[str, object] = {}
+        for question in old.questions:
+            if question.type == "select_multiple":
+                ticks = row[question.columns]
+                if not ticks.isna().any():
+                    answers[question.id] = [c.name for c, t in zip(question.choices, ticks, strict=True) if t]
+            elif not pd.isna(row[question.id]):
+                value = row[question.id]
+                answers[question.id] = value.item() if hasattr(value, "item") else value
+        rows.append(
+            {
+                "answers": old.clean_answers(answers),
+                "wave": row["wave"],
+                "idempotency_key": f"demo-2016-{row['respondent_id']}",
+                "submitted_at": row["submitted_at"].to_pydatetime(),
+            }
+        )
+    with Store(sqlite_url) as store:
+        store.add_responses(old, rows)
+        assert (frame["sector"] == "other").sum() > 0  # rows the new "please specify" question asks about
+        report = load_demo(store)
+        assert report.responses_added == 0
+        assert store.count_responses() == 970
+        assert store.latest_instrument().version == default_instrument().version == 2

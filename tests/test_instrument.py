@@ -29,7 +29,7 @@ VALID_ANSWERS = {
 def test_bundled_instrument_covers_the_posture_questions():
     instrument = default_instrument()
     assert instrument.id == "whaling-posture"
-    assert instrument.version == 1
+    assert instrument.version == 2  # 2 added sections and "please specify" questions
     assert instrument.anonymous
     expected = {
         "country", "org_size", "sector", "role", "whaling_trend", "impersonated_roles", "ciso_present",
@@ -46,6 +46,72 @@ def test_bundled_instrument_covers_the_posture_questions():
         "defensive_domains", "payment_verification",
     ]  # fmt: skip
     assert instrument["org_size"].choice_names == ["lt250", "250_999", "1000_4999", "5000_plus"]
+
+
+def test_bundled_instrument_has_sections_and_please_specify_questions():
+    instrument = default_instrument()
+    assert [(title, [q.id for q in questions]) for title, questions in instrument.sections] == [
+        ("About your organisation",
+         ["country", "country_other", "org_size", "sector", "sector_other", "role", "role_other"]),
+        ("Whaling", ["whaling_trend", "whaling_received", "impersonated_roles"]),
+        ("Security leadership", ["ciso_present", "ciso_in_csuite"]),
+        ("Controls and continuity", ["controls", "email_continuity", "outages_12m", "longest_outage_hours"]),
+        ("Incidents", ["incidents_12m", "incidents_prev_12m"]),
+    ]  # fmt: skip
+    follow_up = instrument["sector_other"]
+    assert (follow_up.type, follow_up.specifies, follow_up.required) == ("text", "sector", False)
+    assert instrument.is_relevant("sector_other", {"sector": "other"})
+    assert not instrument.is_relevant("sector_other", {"sector": "retail"})
+    cleaned = instrument.clean_answers({**VALID_ANSWERS, "sector": "other", "sector_other": " Shipping "})
+    assert cleaned["sector_other"] == "Shipping"
+    assert "country_other" not in cleaned  # not asked
+
+
+def test_sections_and_other_survive_a_round_trip_through_to_dict():
+    from surveykit import Instrument
+
+    instrument = default_instrument()
+    document = instrument.to_dict()
+    assert "country_other" not in [q["id"] for q in document["questions"]]  # written as `other`
+    assert [q.get("section") for q in document["questions"][:2]] == ["About your organisation", None]
+    assert Instrument.from_dict(document) == instrument
+
+
+def test_a_version_1_definition_without_sections_still_loads():
+    from surveykit import Instrument
+
+    document = default_instrument().to_dict()
+    for question in document["questions"]:
+        question.pop("section", None)
+        question.pop("other", None)
+    old = Instrument.from_dict({**document, "version": 1})
+    assert [title for title, _ in old.sections] == [""]
+    assert "sector_other" not in old.question_ids
+
+
+def test_other_needs_an_other_choice_and_a_select_question():
+    from surveykit import Instrument
+
+    spec = {
+        "id": "f",
+        "version": 1,
+        "title": "F",
+        "questions": [
+            {"id": "a", "type": "select_one", "text": "A", "choices": ["x", "y"], "other": "Which?"},
+            {"id": "b", "type": "integer", "text": "B", "other": "Which?"},
+            {"id": "c", "type": "select_multiple", "text": "C", "choices": ["x", "other"], "other": "Which?"},
+        ],
+    }
+    with pytest.raises(InstrumentError) as info:
+        Instrument.from_dict(spec)
+    assert info.value.problems == [
+        "question 'a': 'other' needs a choice named 'other' to follow up",
+        "question 'b': 'other' only applies to select questions, not 'integer'",
+    ]
+    del spec["questions"][:2]
+    instrument = Instrument.from_dict(spec)
+    assert instrument.is_relevant("c_other", {"c": ["x", "other"]})
+    assert not instrument.is_relevant("c_other", {"c": ["x"]})
 
 
 def test_bundled_wording_survived_yaml_parsing():
@@ -243,6 +309,34 @@ def test_xlsform_import(tmp_path):
     assert instrument["ciso_present"].required
     assert instrument["incidents_12m"].minimum == 0 and instrument["incidents_12m"].maximum == 500
     assert not instrument.is_relevant("ciso_in_csuite", {"ciso_present": "no"})
+
+
+def test_xlsform_groups_become_sections_and_or_other_a_please_specify_question(tmp_path):
+    path = make_xlsform(
+        tmp_path / "form.xlsx",
+        [
+            ["begin_group", "org", "About you", None, None, None],
+            ["select_one yn or_other", "has_ciso", "Do you have a CISO?", "yes", None, None],
+            ["begin group", "inner", None, None, None, None],
+            ["integer", "staff", "How many staff?", None, None, None],
+            ["end group", None, None, None, None, None],
+            ["end_group", None, None, None, None, None],
+            ["begin group", "later", "Incidents", None, None, None],
+            ["integer", "incidents", "Incidents?", None, None, None],
+            ["end group", None, None, None, None, None],
+            ["text", "remarks", "Anything else?", None, None, None],
+        ],
+    )  # fmt: skip
+    instrument = read_xlsform(path)
+    assert [(t, [q.id for q in qs]) for t, qs in instrument.sections] == [
+        ("About you", ["has_ciso", "has_ciso_other", "staff"]),  # an unlabelled group keeps its parent's
+        ("Incidents", ["incidents"]),
+        ("", ["remarks"]),
+    ]
+    assert instrument["has_ciso"].choice_names == ["yes", "no", "other"]
+    assert instrument["has_ciso_other"].text == "Other, please specify"
+    assert instrument.is_relevant("has_ciso_other", {"has_ciso": "other"})
+    assert not instrument.is_relevant("has_ciso_other", {"has_ciso": "yes"})
 
 
 def test_xlsform_with_unknown_list_and_type_is_rejected(tmp_path):

@@ -71,6 +71,7 @@ def test_serve_answers_with_the_demo_data(served):
     with Store(f"sqlite:///{database}") as store:
         assert store.count_responses() == 970
         assert store.waves() == ["2015-12", "2016-12"]
+        assert store.current_wave() == "2017-12"  # opened by the demo, so the form takes answers
 
 
 @pytest.mark.browser
@@ -87,10 +88,9 @@ def test_a_real_browser_renders_the_survey_form(served):
             page = browser.new_page()
             page.goto(url)
             page.get_by_text("Whaling and email security posture").first.wait_for(timeout=60_000)
-            page.get_by_text(
-                "Does your organisation have a Chief Information Security Officer"
-            ).first.wait_for()
-            assert page.get_by_text("Is your CISO a member of the C-suite?").count() == 0
+            page.get_by_text("Section 1 of 5: About your organisation").wait_for()
+            page.get_by_text("In which country is your organisation headquartered?").first.wait_for()
+            assert page.get_by_text("Please specify the country").count() == 0  # only after "Other"
             page.get_by_text("Analyst login").first.wait_for()
         finally:
             browser.close()
@@ -103,17 +103,21 @@ def test_submitting_the_form_in_a_browser_stores_one_response(served):
     url, database = served
     with Store(f"sqlite:///{database}") as store:
         before = store.count_responses()
-    answers = {
-        "In which country is your organisation headquartered?": "South Africa",
-        "How many employees does your organisation have?": "1,000 to 4,999",
-        "Which sector is your organisation in?": "Retail",
-        "Which best describes your role?": "Information security",
-        "Over the last three months": "Increased",
-        "Has your organisation received whaling emails": "No",
-        "Does your organisation have a Chief Information Security Officer (CISO)?": "Yes",
-        "Is your CISO a member of the C-suite?": "No",
-        "Do you have an independent email continuity service": "No",
-    }
+    sections = [
+        {
+            "In which country is your organisation headquartered?": "South Africa",
+            "How many employees does your organisation have?": "1,000 to 4,999",
+            "Which sector is your organisation in?": "Retail",
+            "Which best describes your role?": "Information security",
+        },
+        {"Over the last three months": "Increased", "Has your organisation received whaling emails": "No"},
+        {
+            "Does your organisation have a Chief Information Security Officer (CISO)?": "Yes",
+            "Is your CISO a member of the C-suite?": "No",
+        },
+        {"Do you have an independent email continuity service": "No"},
+        {},
+    ]
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
     with sync_playwright() as playwright:
@@ -122,16 +126,25 @@ def test_submitting_the_form_in_a_browser_stores_one_response(served):
             page = browser.new_page(viewport={"width": 1200, "height": 2400})
             page.goto(url)
             page.get_by_text("Whaling and email security posture").first.wait_for(timeout=60_000)
-            for question, label in answers.items():
-                group = page.get_by_role("radiogroup", name=question)
-                group.get_by_text(label, exact=True).click()
-                expect(group.get_by_role("radio", name=label, exact=True)).to_be_checked()
-            page.get_by_role("spinbutton", name="How many outages").fill("0")
-            page.get_by_role("spinbutton", name="How many outages").press("Enter")
-            page.get_by_role("button", name="Submit").click()
+            for number, answers in enumerate(sections, start=1):
+                expect(page.get_by_text(f"Section {number} of 5")).to_be_visible(timeout=30_000)
+                for question, label in answers.items():
+                    group = page.get_by_role("radiogroup", name=question)
+                    group.get_by_text(label, exact=True).click()
+                    expect(group.get_by_role("radio", name=label, exact=True)).to_be_checked()
+                if number == 4:
+                    outages = page.get_by_role("spinbutton", name="How many outages")
+                    outages.fill("0")
+                    outages.press("Enter")
+                    expect(page.get_by_text("How long was the longest")).to_have_count(0)
+                page.get_by_role("button", name="Review answers" if number == 5 else "Next").click()
+            expect(page.get_by_text("Review your answers")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("South Africa")).to_be_visible()
+            page.get_by_role("button", name="Submit").dblclick()  # an impatient double click
             expect(page.get_by_text("Thank you, your answers are recorded.")).to_be_visible(timeout=30_000)
-            page.get_by_role("button", name="Submit").click()
-            expect(page.get_by_text("Already recorded.")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("button", name="Start a new response")).to_be_visible()
+            assert page.get_by_role("button", name="Submit").count() == 0  # the form is closed
+            assert page.get_by_role("radiogroup").count() == 0
         finally:
             browser.close()
     with Store(f"sqlite:///{database}") as store:

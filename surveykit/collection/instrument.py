@@ -18,6 +18,12 @@ An instrument is a YAML (or JSON) document::
         choices: [...]
         relevant: ${ciso_present} = 'yes'
 
+Questions may be grouped into sections: a question's ``section`` starts a section with that title,
+and the questions after it belong to it until the next ``section``. A select question with an
+"other" choice may ask for the other answer in words: ``other: Please specify the country``
+adds an optional text question ``<id>_other`` right after it, asked when "other" is chosen
+(XLSForm's ``or_other``).
+
 Question types and the ``relevant`` (skip logic) expressions follow XLSForm, so a form can be
 imported from an XLSForm workbook (:mod:`surveykit.collection.xlsform`). The expressions supported
 are listed in :mod:`surveykit.collection._expressions`.
@@ -38,7 +44,9 @@ from surveykit.collection._expressions import Node, parse_expression
 from surveykit.exceptions import InstrumentError
 
 __all__ = [
+    "ANSWER_REQUIRED",
     "MULTI_SEP",
+    "OTHER_CHOICE",
     "Choice",
     "Instrument",
     "Question",
@@ -48,6 +56,11 @@ __all__ = [
 QuestionType = Literal["select_one", "select_multiple", "integer", "decimal", "text"]
 MULTI_SEP = "__"
 """Separator between a multi-select question id and a choice name in tidy column names."""
+
+ANSWER_REQUIRED = "an answer is required"
+"""The reason :meth:`Instrument.check_answers` gives for a required question left blank."""
+OTHER_CHOICE = "other"
+"""The choice name whose selection asks for the answer in words (see ``other`` in the YAML)."""
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -85,6 +98,13 @@ class Question:
         (for example "none / don't know").
     hint : str
         Help text shown under the question.
+    section : str
+        Title of the section the question belongs to ("" when the instrument has no sections).
+    other : str
+        Wording of the "please specify" question asked when the choice ``"other"`` is chosen;
+        "" when there is none.
+    specifies : str or None
+        For a "please specify" question, the id of the select question whose "other" it explains.
     """
 
     id: str
@@ -97,6 +117,14 @@ class Question:
     maximum: float | None = None
     exclusive: tuple[str, ...] = ()
     hint: str = ""
+    section: str = ""
+    other: str = ""
+    specifies: str | None = None
+
+    @property
+    def choice_labels(self) -> dict[str, str]:
+        """Choice labels keyed by choice name, in order."""
+        return {c.name: c.label for c in self.choices}
 
     @property
     def choice_names(self) -> list[str]:
@@ -159,35 +187,21 @@ class Instrument:
         questions: list[Question] = []
         conditions: dict[str, Node] = {}
         seen: set[str] = set()
+        section = ""
         for position, raw in enumerate(raw_questions, start=1):
-            question = _parse_question(raw, position, problems)
-            if question is None:
+            parsed = _parse_question(raw, position, problems, section)
+            if parsed is None:
                 continue
-            if question.id in seen:
-                problems.append(f"question {question.id!r}: duplicate id")
-            if question.relevant:
-                try:
-                    node = parse_expression(question.relevant)
-                except InstrumentError as exc:
-                    problems.append(f"question {question.id!r}: relevant {question.relevant!r}: {exc}")
-                else:
-                    known = {q.id: q for q in questions}
-                    for ref in node.references():
-                        if ref not in known:
-                            problems.append(
-                                f"question {question.id!r}: relevant refers to {ref!r}, which is not "
-                                "an earlier question"
-                            )
-                    for ref, value in node.compared_values():
-                        target = known.get(ref)
-                        if target is not None and target.choices and value not in target.choice_names:
-                            problems.append(
-                                f"question {question.id!r}: relevant compares {ref!r} with {value!r}, "
-                                f"which is not one of its choices {target.choice_names}"
-                            )
-                    conditions[question.id] = node
-            seen.add(question.id)
-            questions.append(question)
+            section = parsed.section
+            for question in (parsed, *_follow_ups(parsed)):
+                if question.id in seen:
+                    problems.append(f"question {question.id!r}: duplicate id")
+                if question.relevant:
+                    node = _condition(question, {q.id: q for q in questions}, problems)
+                    if node is not None:
+                        conditions[question.id] = node
+                seen.add(question.id)
+                questions.append(question)
         if problems:
             raise InstrumentError(f"{source} is not a valid instrument:", problems)
         return cls(
@@ -210,6 +224,19 @@ class Instrument:
     def question_ids(self) -> list[str]:
         """Question ids in order."""
         return [q.id for q in self.questions]
+
+    @property
+    def sections(self) -> list[tuple[str, tuple[Question, ...]]]:
+        """The questions grouped into sections, in order, as ``(title, questions)`` pairs.
+
+        An instrument without section titles is one section titled "".
+        """
+        groups: list[tuple[str, list[Question]]] = []
+        for question in self.questions:
+            if not groups or groups[-1][0] != question.section:
+                groups.append((question.section, []))
+            groups[-1][1].append(question)
+        return [(title, tuple(questions)) for title, questions in groups]
 
     @property
     def columns(self) -> list[str]:
@@ -282,7 +309,7 @@ class Instrument:
             elif question.type == "select_multiple" and value is None:
                 value = []  # shown and left unticked means "none of these", which is an answer
             if reason is None and question.required and (value is None or value == []):
-                problems.append((question.id, raw, "an answer is required"))
+                problems.append((question.id, raw, ANSWER_REQUIRED))
             cleaned[question.id] = value
         return cleaned, problems
 
@@ -319,8 +346,13 @@ class Instrument:
             "anonymous": self.anonymous,
             "questions": [],
         }
+        section = ""
         for q in self.questions:
+            if q.specifies is not None:
+                continue  # written as its select question's ``other``
             item: dict[str, Any] = {"id": q.id, "type": q.type, "text": q.text, "required": q.required}
+            if q.section != section:
+                item["section"] = section = q.section
             if q.choices:
                 item["choices"] = [{"name": c.name, "label": c.label} for c in q.choices]
             for key in ("relevant", "minimum", "maximum"):
@@ -330,11 +362,55 @@ class Instrument:
                 item["exclusive"] = list(q.exclusive)
             if q.hint:
                 item["hint"] = q.hint
+            if q.other:
+                item["other"] = q.other
             out["questions"].append(item)
         return out
 
 
-def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | None:
+def _condition(question: Question, known: Mapping[str, Question], problems: list[str]) -> Node | None:
+    """Parse a question's skip logic, checking it reads earlier questions and their choices."""
+    try:
+        node = parse_expression(question.relevant or "")
+    except InstrumentError as exc:
+        problems.append(f"question {question.id!r}: relevant {question.relevant!r}: {exc}")
+        return None
+    for ref in node.references():
+        if ref not in known:
+            problems.append(
+                f"question {question.id!r}: relevant refers to {ref!r}, which is not an earlier question"
+            )
+    for ref, value in node.compared_values():
+        target = known.get(ref)
+        if target is not None and target.choices and value not in target.choice_names:
+            problems.append(
+                f"question {question.id!r}: relevant compares {ref!r} with {value!r}, "
+                f"which is not one of its choices {target.choice_names}"
+            )
+    return node
+
+
+def _follow_ups(question: Question) -> tuple[Question, ...]:
+    """The "please specify" question a select question's ``other`` asks for, if any."""
+    if not question.other:
+        return ()
+    if question.type == "select_multiple":
+        relevant = f"selected(${{{question.id}}}, '{OTHER_CHOICE}')"
+    else:
+        relevant = f"${{{question.id}}} = '{OTHER_CHOICE}'"
+    follow_up = Question(
+        id=f"{question.id}_other",
+        type="text",
+        text=question.other,
+        relevant=relevant,
+        section=question.section,
+        specifies=question.id,
+    )
+    return (follow_up,)
+
+
+def _parse_question(raw: Any, position: int, problems: list[str], section: str) -> Question | None:
+    """One question; ``section`` is the title in force, which a ``section`` key replaces."""
     if not isinstance(raw, Mapping):
         problems.append(f"question #{position}: expected a mapping, got {raw!r}")
         return None
@@ -401,8 +477,22 @@ def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | 
     relevant = raw.get("relevant")
     if relevant is not None and not isinstance(relevant, str):
         problems.append(f"{where}: 'relevant' must be an expression string, got {relevant!r}")
+    if "section" in raw:
+        if not isinstance(raw["section"], str):
+            problems.append(f"{where}: 'section' must be a title, got {raw['section']!r}")
+        else:
+            section = raw["section"].strip()
+    other = raw.get("other", "")
+    if other:
+        if not isinstance(other, str):
+            problems.append(f"{where}: 'other' must be the wording of the follow-up question, got {other!r}")
+        elif qtype not in {"select_one", "select_multiple"}:
+            problems.append(f"{where}: 'other' only applies to select questions, not {qtype!r}")
+        elif OTHER_CHOICE not in {c.name for c in choices}:
+            problems.append(f"{where}: 'other' needs a choice named {OTHER_CHOICE!r} to follow up")
     known_keys = {
         "id", "type", "text", "choices", "required", "relevant", "minimum", "maximum", "exclusive", "hint",
+        "section", "other",
     }  # fmt: skip
     extra = sorted(set(raw) - known_keys)
     if extra:
@@ -420,6 +510,8 @@ def _parse_question(raw: Any, position: int, problems: list[str]) -> Question | 
         maximum=bounds["maximum"],
         exclusive=exclusive,
         hint=str(raw.get("hint", "")),
+        section=section,
+        other=other.strip() if isinstance(other, str) else "",
     )
 
 

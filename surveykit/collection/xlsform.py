@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from surveykit._options import option_values
-from surveykit.collection.instrument import Instrument, QuestionType
+from surveykit.collection.instrument import OTHER_CHOICE, Instrument, QuestionType
 from surveykit.exceptions import InstrumentError
 
 __all__ = ["read_xlsform"]
 
 _XLSFORM_IGNORED = {
-    "note", "start", "end", "today", "deviceid", "username", "begin", "end_group",
+    "note", "start", "end", "today", "deviceid", "username",
     "calculate", "audit", "phonenumber", "simserial", "subscriberid",
 }  # fmt: skip
+_OR_OTHER_WORDING = "Other, please specify"
 
 
 def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
@@ -27,6 +28,11 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
     ``note``, ``start``, ``end`` and metadata rows are ignored. Columns used: ``type``,
     ``name``, ``label`` (or ``label::English``), ``required``, ``relevant``, ``hint`` and,
     for numbers, a ``constraint`` of the form ``. >= 0 and . <= 100``.
+
+    A ``begin_group`` row with a label starts a section of that title, closed by its
+    ``end_group`` (questions outside any labelled group have no section title). A select row
+    ending in ``or_other`` gets the choice ``other`` ("Other") if its list lacks one, and a
+    "please specify" text question ``<name>_other`` asked when it is chosen.
 
     Parameters
     ----------
@@ -63,9 +69,17 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
             )
     problems: list[str] = []
     questions: list[dict[str, Any]] = []
+    groups: list[str] = []  # titles of the open groups, innermost last ("" for unlabelled ones)
     for number, row in enumerate(survey, start=2):
-        row_type = str(row.get("type") or "").strip()
+        row_type = " ".join(str(row.get("type") or "").split())
         if not row_type:
+            continue
+        if row_type in {"begin group", "begin_group"}:
+            groups.append((_label(row) or "").strip() or (groups[-1] if groups else ""))
+            continue
+        if row_type in {"end group", "end_group"}:
+            if groups:
+                groups.pop()
             continue
         kind, _, list_name = row_type.partition(" ")
         if kind in _XLSFORM_IGNORED:
@@ -83,17 +97,22 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
             "type": kind,
             "text": _label(row) or "",
             "required": str(row.get("required") or "").strip().lower() in {"yes", "true", "1"},
+            "section": groups[-1] if groups else "",
         }
         if row.get("relevant"):
             item["relevant"] = str(row["relevant"])
         if row.get("hint"):
             item["hint"] = str(row["hint"])
         if kind.startswith("select"):
-            list_name = list_name.strip()
+            list_name, or_other = _list_name(list_name)
             if list_name not in lists:
                 problems.append(f"{where}: choice list {list_name!r} is not on the choices sheet")
                 continue
             item["choices"] = lists[list_name]
+            if or_other:
+                if OTHER_CHOICE not in {c["name"] for c in item["choices"]}:
+                    item["choices"] = [*item["choices"], {"name": OTHER_CHOICE, "label": "Other"}]
+                item["other"] = _OR_OTHER_WORDING
         constraint = row.get("constraint")
         if constraint and kind in {"integer", "decimal"}:
             for op, bound in re.findall(r"\.\s*(>=|<=)\s*(-?\d+(?:\.\d+)?)", str(constraint)):
@@ -109,6 +128,14 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
         "questions": questions,
     }
     return Instrument.from_dict(spec, source=path.name)
+
+
+def _list_name(rest: str) -> tuple[str, bool]:
+    """The choice list of a select row's type, and whether it ends in ``or_other``."""
+    words = rest.split()
+    if words and words[-1] == "or_other":
+        return " ".join(words[:-1]), True
+    return " ".join(words), False
 
 
 def _version(value: object, problems: list[str]) -> int:
