@@ -40,8 +40,9 @@ def require_analyst() -> str:
     return user
 
 
-def sign_in_form() -> None:
-    """The analyst sign-in form; on success the session is signed in and the page re-runs."""
+def sign_in_form(landing: str | None = None) -> None:
+    """The analyst sign-in form; on success the session is signed in and the page re-runs, or
+    the app goes on to the page ``landing`` (a page file) when given."""
     with st.form("login_form"):
         username = st.text_input("Username", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
@@ -64,6 +65,8 @@ def sign_in_form() -> None:
     hours = session_hours()
     token = issue_session(get_store(), username, ttl=hours * 3600)
     _set_cookie(token, int(hours * 3600))
+    if landing:
+        st.switch_page(landing)
     st.rerun()
 
 

@@ -24,11 +24,14 @@ def test_analysis_pages_need_a_login(db):
     at.text_input(key="login_username").input("analyst")
     at.text_input(key="login_password").input("demo")
     at.button[0].click().run()
+    assert not at.exception
     assert at.session_state["auth_user"] == "analyst"
+    assert at.title[0].value == "Dashboard"
     assert at.title[0].value == "Dashboard"
 
 
-def test_login_with_the_demo_analyst(db):
+def test_login_with_the_demo_analyst_lands_on_the_dashboard(db):
+    # A probe found the analyst landing on the survey form after signing in.
     with Store(db) as store:
         store.add_analyst("analyst", "demo")
     at = start("app_pages/login.py")
