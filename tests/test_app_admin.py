@@ -176,10 +176,10 @@ def test_open_close_and_rename_waves(demo_db):
     at.button(key="admin_rename_button").click().run()
     assert at.success[0].value == "Wave 2015-12 is now 2015-Q4, with its 450 responses."
     with Store(demo_db) as store:
-        assert store.list_waves()["wave"].tolist() == ["2015-Q4", "2016-12", "2017-06", "2030-01"]
+        assert store.list_waves()["wave"].tolist() == ["2015-Q4", "2016-12", "2017-06", "2017-12", "2030-01"]
     shown = _table(at, 1, 0)
-    assert shown["wave"].tolist() == ["2015-Q4", "2016-12", "2017-06", "2030-01"]
-    assert shown["status"].tolist() == ["no dates (demo or imported)"] * 2 + ["closed", "scheduled"]
+    assert shown["wave"].tolist() == ["2015-Q4", "2016-12", "2017-06", "2017-12", "2030-01"]
+    assert shown["status"].tolist() == ["no dates (demo or imported)"] * 2 + ["closed", "open", "scheduled"]
 
 
 def test_invitations_are_downloaded_once_and_revoked(demo_db, downloads):
@@ -188,6 +188,7 @@ def test_invitations_are_downloaded_once_and_revoked(demo_db, downloads):
     at = start(PAGE, user="analyst")
     assert not at.get("download_button")
     at.text_input(key="admin_invite_base").input("https://survey.example.org/?lang=en")
+    at.selectbox(key="admin_invite_wave").set_value("2017-06")
     at.number_input(key="admin_invite_count").set_value(7)
     at.button(key="admin_invite_create").click().run()
     assert not at.exception
