@@ -15,10 +15,14 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from surveykit._options import option_values
 from surveykit.exceptions import SurveykitError
 from surveykit.incidents.reading import Format
+
+if TYPE_CHECKING:
+    from surveykit.collection.store import Store
 
 __all__ = ["main"]
 
@@ -45,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         help="load the demo survey waves, incident log and demo analyst login",
         description="Load the seeded demo data: two survey waves (December 2015 and 2016), an "
         "incident log for 2014-2016, and an analyst login 'analyst' / 'demo' if none exists; and "
-        "open the wave 2017-12 to anyone, so the survey form takes answers. Loading twice adds nothing.",
+        "open the wave 2017-12 to anyone, so the survey form takes answers; and store the demo population "
+        "margins for weighting when none are set. Loading twice adds nothing.",
     )
     demo.add_argument("--seed", type=int, default=2016, help="random seed (default: 2016)")
     demo.set_defaults(run=_demo)
@@ -125,12 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--weighted",
         action="store_true",
-        help="rake to population margins (needs --margins); standard errors credit the raking",
+        help="rake each wave to population margins (the store's, as set on the Admin page, unless "
+        "--margins is given), as the app does; standard errors credit the raking",
     )
     report.add_argument(
         "--margins",
-        help="population margins for --weighted: a YAML or JSON file {variable: {level: count}}, "
-        "or 'demo' for the demo data's margins",
+        help="population margins for --weighted instead of the store's: a YAML or JSON file "
+        "{variable: {level: count}}, or 'demo' for the demo data's margins",
     )
     report.add_argument("--incidents", type=Path, help="incident log file (default: the stored incidents)")
     report.set_defaults(run=_report)
@@ -221,7 +227,7 @@ def _fail(message: str) -> None:
     print(f"surveykit: error: {message}", file=sys.stderr)
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> Store:
     from surveykit.collection.store import Store
 
     return Store(args.db)
@@ -236,7 +242,8 @@ def _demo(args: argparse.Namespace) -> int:
             f"Loaded demo data into {store!r}: {report.responses_added} responses, "
             f"{report.incidents_added} incidents added"
             + ("; analyst login 'analyst' / 'demo' created" if report.analyst_created else "")
-            + (f"; wave {report.wave_opened} opened to anyone." if report.wave_opened else ".")
+            + (f"; wave {report.wave_opened} opened to anyone" if report.wave_opened else "")
+            + ("; demo population margins stored for weighting." if report.margins_set else ".")
         )
     return 0
 
@@ -349,9 +356,11 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.margins and not args.weighted:
         raise SurveykitError("--margins is used only with --weighted")
-    margins = _margins(args.margins) if args.weighted else None
     started = time.perf_counter()
     with _store(args) as store:
+        margins = None
+        if args.weighted:
+            margins = _margins(args.margins) if args.margins else _stored_margins(store)
         responses = store.responses()
         incidents = read_incidents(args.incidents) if args.incidents else store.incidents()
         instrument = store.instrument() if len(responses) else None
@@ -362,6 +371,7 @@ def _report(args: argparse.Namespace) -> int:
         wave=args.wave,
         compare_wave=args.compare_wave,
         margins=margins,
+        rake_within="wave",
         instrument=instrument,
     )
     print(
@@ -371,13 +381,20 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _margins(source: str | None) -> dict:
-    """Population margins from a YAML or JSON file, or the demo's."""
-    if source is None:
+def _stored_margins(store: Store) -> dict:
+    """The store's population margins, for --weighted without --margins."""
+    margins = store.margins()
+    if not margins:
         raise SurveykitError(
-            "--weighted needs population margins: pass --margins FILE (YAML or JSON "
-            "{variable: {level: count}}), or --margins demo for the demo data"
+            "--weighted needs population margins and the store has none: set them on the app's "
+            "Admin page, or pass --margins FILE (YAML or JSON {variable: {level: count}}), or "
+            "--margins demo for the demo data"
         )
+    return margins
+
+
+def _margins(source: str) -> dict:
+    """Population margins from a YAML or JSON file, or the demo's."""
     if source == "demo":
         from surveykit.datasets import demo_margins
 

@@ -276,6 +276,7 @@ class DemoLoadReport:
     incidents_added: int
     analyst_created: bool
     wave_opened: str | None = None
+    margins_set: bool = False
 
 
 def load_demo(
@@ -287,7 +288,8 @@ def load_demo(
     The demo responses fill the waves 2015-12 and 2016-12. The wave ``DEMO_OPEN_WAVE``
     ("2017-12", sorting after them) is opened to anyone with no closing date, unless the store
     already manages a wave of that name (then its dates are left as an administrator set them).
-    Loading twice adds nothing: responses carry fixed idempotency keys and incidents fixed ids.
+    The demo population margins (:func:`demo_margins`) are stored for weighting when the store
+    has none. Loading twice adds nothing: responses carry fixed idempotency keys and incidents fixed ids.
     Answers left blank are left out of the stored answers, as earlier versions of the demo
     stored them, so reloading into a store filled by an earlier instrument version adds nothing.
 
@@ -325,7 +327,10 @@ def load_demo(
     if store.wave_status(DEMO_OPEN_WAVE) == "unmanaged":
         store.open_wave(DEMO_OPEN_WAVE, open_to_anyone=True)
         opened = DEMO_OPEN_WAVE
-    return DemoLoadReport(sum(r.created for r in results), incidents_added, created, opened)
+    margins_set = not store.margins()
+    if margins_set:
+        store.set_margins(demo_margins())
+    return DemoLoadReport(sum(r.created for r in results), incidents_added, created, opened, margins_set)
 
 
 def _answers_from_tidy(frame: pd.DataFrame, instrument: Instrument) -> list[dict[str, object]]:

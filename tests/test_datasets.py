@@ -122,6 +122,16 @@ def test_load_demo_opens_a_wave_for_the_form_and_leaves_an_administrators_dates(
         assert store.wave_status("2017-12") == "closed"
 
 
+def test_load_demo_stores_the_demo_margins_unless_margins_are_set(sqlite_url):
+    # So the app's weighting switch works on the demo out of the box.
+    with Store(sqlite_url) as store:
+        assert load_demo(store).margins_set
+        assert store.margins() == demo_margins()
+        store.set_margins({"country": {"US": 10, "GB": 10}})
+        assert not load_demo(store).margins_set
+        assert store.margins() == {"country": {"US": 10, "GB": 10}}
+
+
 def _version_1(instrument: Instrument) -> Instrument:
     """The bundled instrument as version 1 defined it: no sections, no "please specify" questions."""
     document = instrument.to_dict()

@@ -395,13 +395,21 @@ class _Writer:
         level, wave = self.level, self.wave
         answers = [c for c in self.order("whaling_trend") if c in set(responses["whaling_trend"].dropna())]
         by_country = current.proportions("whaling_trend", by="country", level=level, categories=answers)
-        test = current.test_independence("country", "whaling_trend")
         increased = by_country[by_country["category"] == "increased"]
-        self.say(
-            findings.regional_finding(
-                test, increased, "country", "the share who saw more whaling", level=level
+        in_wave = responses.loc[responses["wave"] == wave, "whaling_trend"]
+        if in_wave.nunique() < 2:  # nothing varies, so there is nothing to test
+            test = None
+            self.say(
+                f"Every respondent in {wave} gave the same answer about the whaling trend, so "
+                "there is no difference between countries to test."
             )
-        )
+        else:
+            test = current.test_independence("country", "whaling_trend")
+            self.say(
+                findings.regional_finding(
+                    test, increased, "country", "the share who saw more whaling", level=level
+                )
+            )
         self.figure(
             section,
             "whaling_by_country",
@@ -414,7 +422,8 @@ class _Writer:
                 subtitle=self.wording("whaling_trend"),
                 source=self.source(n_wave, wave),
             ),
-            "Answers by country on a shared axis; the Rao-Scott test of independence in the subtitle.",
+            "Answers by country on a shared axis"
+            + ("; the Rao-Scott test of independence in the subtitle." if test is not None else "."),
         )
         self.table(
             section,
