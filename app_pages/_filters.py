@@ -70,9 +70,13 @@ def cached_design(store: Store, margins: dict[str, dict[str, float]]) -> SurveyD
 
 
 def _remembered(key: str, default: object) -> None:
-    """Give the widget ``key`` the value saved for it, or ``default`` the first time."""
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(f"{key}_saved", default)
+    """Give the widget ``key`` the value saved for it, or ``default`` the first time.
+
+    Set on every run: a widget drawn by another page is another widget to Streamlit, which would
+    otherwise start it from its default. A change the analyst makes is saved by :func:`_save`
+    (the widget's ``on_change``) before the run that reads it.
+    """
+    st.session_state[key] = st.session_state.get(f"{key}_saved", default)
 
 
 def _save(key: str) -> None:
@@ -88,6 +92,8 @@ def weighting_switch(store: Store) -> dict[str, dict[str, float]]:
     weighted = st.sidebar.toggle(
         "Weighted (raked to population margins)",
         key="filters_weighted",
+        on_change=_save,
+        args=("filters_weighted",),
         disabled=not margins,
         help="Off: every respondent counts once. On: each wave is raked to the stored population margins.",
     )
@@ -106,7 +112,7 @@ def choose(store: Store, responses: pd.DataFrame, instrument: Instrument) -> Sel
     _remembered("filters_wave", waves[-1])
     if st.session_state["filters_wave"] not in waves:
         st.session_state["filters_wave"] = waves[-1]
-    wave = st.sidebar.selectbox("Wave", waves, key="filters_wave")
+    wave = st.sidebar.selectbox("Wave", waves, key="filters_wave", on_change=_save, args=("filters_wave",))
     _save("filters_wave")
     filters: dict[str, list[str]] = {}
     for column in FILTER_NAMES:
@@ -120,6 +126,8 @@ def choose(store: Store, responses: pd.DataFrame, instrument: Instrument) -> Sel
             _LABELS[column],
             list(labels),
             key=key,
+            on_change=_save,
+            args=(key,),
             format_func=labels.get,
             placeholder="All",
         )

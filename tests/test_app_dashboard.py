@@ -80,14 +80,33 @@ def test_the_weighting_switch_rakes_each_wave_and_says_so(db):
     weights = rake(wave, demo_margins())
     share = np.average(wave["whaling_trend"] == "increased", weights=weights)
     assert weighted.startswith(f"{share:.0%} (95% CI ") and weighted.endswith("n = 520, saw more whaling")
-    # The switch is remembered across pages (the Reports page uses it).
-    at.switch_page("app_pages/reports.py")
-    assert at.session_state["filters_weighted_saved"] is True
+
+
+def test_filters_and_weighting_follow_the_analyst_from_page_to_page(db):
+    # Found in the browser: opening Reports after the Dashboard showed wave 2015-12 (the first),
+    # not the wave chosen, because a widget drawn by another page starts from its default.
+    with Store(db) as store:
+        load_demo(store)
+    at = start("app_pages/dashboard.py", user="analyst")
+    at.selectbox(key="filters_wave").set_value("2015-12").run()
+    at.multiselect(key="filters_country").set_value(["GB"]).run()
+    at.toggle(key="filters_weighted").set_value(True).run()
+    at.switch_page("app_pages/regions.py").run()
+    assert not at.exception
+    assert at.toggle(key="filters_weighted").value is True
+    assert "Weighted: raked to population margins by country" in at.caption[0].value
+    at.switch_page("app_pages/dashboard.py").run()
+    assert not at.exception
+    assert at.selectbox(key="filters_wave").value == "2015-12"
+    assert at.multiselect(key="filters_country").value == ["GB"]
+    assert at.caption[0].value.startswith("Weighted: raked to population margins by country and organisation")
+    assert "Wave 2015-12; country: United Kingdom" in at.caption[0].value
 
 
 def test_without_margins_the_switch_is_off_with_a_note(db):
     with Store(db) as store:
         load_demo(store)
+        store.set_margins({})  # the demo stores its margins
     at = start("app_pages/dashboard.py", user="analyst")
     assert not at.exception
     assert at.toggle(key="filters_weighted").disabled

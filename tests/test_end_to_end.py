@@ -89,12 +89,14 @@ def test_a_response_reaches_the_signed_in_analysts_dashboard(app):
                 str(before + 1), timeout=60_000
             )
             assert respondents(analyst) == before + 1
+            expect(analyst.get_by_text("Drawing the charts")).to_have_count(0, timeout=60_000)
             analyst.screenshot(path=SHOTS / "dashboard_after.png")
 
             for name in PAGES[1:]:
                 analyst.goto(f"{app_url}/{name}")
                 expect(analyst.get_by_role("heading", name=name.title()).first).to_be_visible(timeout=60_000)
                 analyst.wait_for_timeout(3000)  # charts and tables finish drawing
+                expect(analyst.get_by_test_id("stSpinner")).to_have_count(0, timeout=60_000)
                 assert analyst.get_by_test_id("stException").count() == 0, name
                 analyst.screenshot(path=SHOTS / f"{name}.png")
         finally:
