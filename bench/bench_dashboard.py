@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from surveykit import Store, default_instrument, demo_margins, demo_responses  # noqa: E402
-from surveykit.datasets import DEMO_WAVES, _answers_from_tidy  # noqa: E402
+from surveykit.datasets import DEMO_WAVES  # noqa: E402
 
 CHUNK = 10_000
 
@@ -51,7 +51,7 @@ def fill(url: str, n: int) -> None:
                         "wave": wave,
                         "idempotency_key": f"b{written + i}",
                     }
-                    for i, a in enumerate(_answers_from_tidy(part, instrument))
+                    for i, a in enumerate(instrument.records(part))
                 ]
                 store.add_responses(instrument, rows)
                 written += len(rows)

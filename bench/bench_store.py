@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 from surveykit import Store, default_instrument, demo_responses
-from surveykit.datasets import _answers_from_tidy
 
 
 def main(n: int = 20_000) -> None:
     instrument = default_instrument()
     frame = demo_responses(n // 2)
-    records = _answers_from_tidy(frame, instrument)
+    records = instrument.records(frame)
     started = time.perf_counter()
     cleaned = [instrument.clean_answers(r) for r in records]
     validate = time.perf_counter() - started

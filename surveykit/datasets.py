@@ -304,7 +304,7 @@ def load_demo(
     """
     instrument = default_instrument()
     frame = demo_responses(seed=seed, instrument=instrument)
-    records = _answers_from_tidy(frame, instrument)
+    records = instrument.records(frame)
     rows = [
         {
             "answers": {k: v for k, v in instrument.clean_answers(answers).items() if v is not None},
@@ -331,23 +331,3 @@ def load_demo(
     if margins_set:
         store.set_margins(demo_margins())
     return DemoLoadReport(sum(r.created for r in results), incidents_added, created, opened, margins_set)
-
-
-def _answers_from_tidy(frame: pd.DataFrame, instrument: Instrument) -> list[dict[str, object]]:
-    """Rebuild per-respondent answer dictionaries from a tidy frame (the inverse of ``tidy``)."""
-    records: list[dict[str, object]] = [{} for _ in range(len(frame))]
-    for question in instrument.questions:
-        if question.type == "select_multiple":
-            columns = question.columns
-            block = frame[columns].to_numpy(dtype=object, na_value=None)
-            for record, row in zip(records, block, strict=True):
-                if row[0] is not None:
-                    record[question.id] = [
-                        c.name for c, ticked in zip(question.choices, row, strict=True) if ticked
-                    ]
-        else:
-            values = frame[question.id].to_numpy(dtype=object, na_value=None)
-            for record, value in zip(records, values, strict=True):
-                if value is not None:
-                    record[question.id] = value.item() if hasattr(value, "item") else value
-    return records

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 import yaml
 
-from surveykit import InstrumentError, default_instrument, load_instrument, read_xlsform
+from surveykit import InstrumentError, default_instrument, demo_responses, load_instrument, read_xlsform
 from surveykit.collection.instrument import MULTI_SEP
 
 VALID_ANSWERS = {
@@ -365,3 +366,11 @@ def test_xlsform_version_that_is_not_a_whole_number_is_a_clear_error(tmp_path, v
     path = make_xlsform(tmp_path / "form.xlsx", [["integer", "n", "N?", None, None, None]], version=version)
     with pytest.raises(InstrumentError, match=rf"settings sheet: version '{version}' is not a whole number"):
         read_xlsform(path)
+
+
+def test_records_is_the_inverse_of_tidy():
+    instrument = default_instrument()
+    frame = demo_responses(60, seed=3)[instrument.columns]
+    records = instrument.records(frame)
+    assert all(value is not None for record in records for value in record.values())
+    pd.testing.assert_frame_equal(instrument.tidy(records), frame.reset_index(drop=True))

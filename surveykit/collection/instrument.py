@@ -336,6 +336,28 @@ class Instrument:
         frame = pd.DataFrame(data, index=pd.RangeIndex(n))
         return frame
 
+    def records(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        """Answer dictionaries, one per row of a tidy frame: the inverse of :meth:`tidy`.
+
+        Missing answers are left out; a multi-select question answered with nothing ticked
+        becomes an empty list.
+        """
+        records: list[dict[str, Any]] = [{} for _ in range(len(frame))]
+        for question in self.questions:
+            if question.type == "select_multiple":
+                block = frame[question.columns].to_numpy(dtype=object, na_value=None)
+                for record, row in zip(records, block, strict=True):
+                    if row[0] is not None:
+                        record[question.id] = [
+                            c.name for c, ticked in zip(question.choices, row, strict=True) if ticked
+                        ]
+            else:
+                values = frame[question.id].to_numpy(dtype=object, na_value=None)
+                for record, value in zip(records, values, strict=True):
+                    if value is not None:
+                        record[question.id] = value.item() if hasattr(value, "item") else value
+        return records
+
     def to_dict(self) -> dict[str, Any]:
         """The instrument as a plain document, suitable for YAML or JSON."""
         out: dict[str, Any] = {
