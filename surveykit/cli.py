@@ -463,6 +463,8 @@ def _serve(args: argparse.Namespace) -> int:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        # An unexpected error shows a short notice, never a traceback with paths, SQL or answers.
+        "--client.showErrorDetails", "none",
     ]  # fmt: skip
     print(f"Starting surveykit on http://{args.address}:{args.port} with {store!r}", flush=True)
     try:
