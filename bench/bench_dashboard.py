@@ -6,7 +6,9 @@ Fills a SQLite store with N demo responses (the demo generator scaled up, writte
 * ``Store.responses()`` alone (the floor of any page that reads the store);
 * the dashboard's first render in a fresh AppTest (nothing cached), unweighted;
 * a rerun with the same filters (everything cached);
-* switching to weighted (a new computation on the cached responses), and its rerun.
+* switching to weighted (a new computation on the cached responses), and its rerun;
+* in headless Chromium against ``surveykit serve``: signing in until the dashboard shows its
+  figures (a cold server: the store read included), then a reload (the server's cache warm).
 
 Budget on the 2-core machine: first render under 3 s, cached rerun under 0.5 s.
 
@@ -102,6 +104,40 @@ def main() -> None:
     print(f"weighted cached rerun:        {weighted_rerun:6.2f} s")
     print(f"first render / read:          {first_render / read:6.2f}x")
     print(f"respondents shown: {shown}")
+    browser_load(args.db)
+
+
+def browser_load(database: str) -> None:
+    """Page loads in headless Chromium: sign-in to figures on a cold server, then a reload."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests._browser import CHROMIUM, CHROMIUM_ARGS, served
+
+    if CHROMIUM is None:
+        print("browser: Chromium is not installed; skipped")
+        return
+    store = f"sqlite:///{database}"
+    with tempfile.TemporaryDirectory() as folder, served(Path(folder), "--db", store, "serve") as url:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(f"{url}/login")
+            page.get_by_label("Username").fill("analyst")
+            page.locator("input[type=password]").fill("demo")
+            figures = page.get_by_test_id("stMetric").filter(has_text="Respondents")
+            started = time.perf_counter()
+            page.get_by_role("button", name="Log in").click()
+            figures.wait_for(timeout=120_000)
+            cold = time.perf_counter() - started
+            started = time.perf_counter()
+            page.reload()
+            figures.wait_for(timeout=120_000)
+            warm = time.perf_counter() - started
+            browser.close()
+    print(f"browser: sign-in to figures:  {cold:6.2f} s  (cold server: store read included)")
+    print(f"browser: reload to figures:   {warm:6.2f} s  (cached)")
 
 
 if __name__ == "__main__":
