@@ -18,12 +18,13 @@ responses = cached_responses(store)
 instrument = store.latest_instrument(default_instrument())
 GROUPS = {"country": "Country", "org_size": "Organisation size", "sector": "Sector"}
 questions = [q.id for q in instrument.questions if q.type == "select_one" and q.id not in GROUPS]
+wording = {q.id: q.text if len(q.text) <= 90 else q.text[:89].rstrip() + "…" for q in instrument.questions}
 default = questions.index("whaling_trend") if "whaling_trend" in questions else 0
 waves = sorted(responses["wave"].dropna().unique())
 
 left, middle, right = st.columns(3)
 question = left.selectbox(
-    "Question", questions, index=default, key="regions_question", format_func=lambda q: q.replace("_", " ")
+    "Question", questions, index=default, key="regions_question", format_func=wording.get
 )
 by = middle.selectbox("Compare by", list(GROUPS), key="regions_by", format_func=GROUPS.get)
 choices = {c.name: c.label for c in instrument[question].choices}
@@ -49,6 +50,7 @@ try:
         wave=wave,
         compare_wave=None if compare == "(none)" else compare,
         what=f"the share answering \u201c{choices[category]}\u201d",
+        order=list(choices),
     )
 except ValueError as error:  # a SurveykitError: no one answered, too few levels...
     st.warning(str(error))
@@ -72,16 +74,26 @@ show_chart(
 )
 st.subheader("Pairwise differences")
 st.caption(
-    "Second level minus the first, each with its own 95% interval; p-values adjusted for "
-    "multiple comparisons (Holm)."
+    "The second group's share minus the first's, in percentage points, each with its own 95% "
+    "interval; p-values adjusted for multiple comparisons (Holm)."
 )
+named = {"from": labels, "to": labels}
 st.dataframe(
     result.pairwise[
         ["from", "to", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "n_from", "n_to", "flag"]
-    ],
+    ].replace(named),
     hide_index=True,
     column_config={
-        c: st.column_config.NumberColumn(format="percent") for c in ("estimate", "ci_low", "ci_high")
+        "from": "First",
+        "to": "Second",
+        "estimate": st.column_config.NumberColumn("Difference", format="percent"),
+        "ci_low": st.column_config.NumberColumn("95% CI from", format="percent"),
+        "ci_high": st.column_config.NumberColumn("95% CI to", format="percent"),
+        "p_value": st.column_config.NumberColumn("p", format="%.3f"),
+        "p_adjusted": st.column_config.NumberColumn("p (Holm)", format="%.3f"),
+        "n_from": "n (first)",
+        "n_to": "n (second)",
+        "flag": "Flag",
     },
 )
 if result.change is not None:

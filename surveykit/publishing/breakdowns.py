@@ -8,6 +8,7 @@ it is one call and a display.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,7 @@ def regional_breakdown(
     wave_column: str = "wave",
     level: float = 0.95,
     what: str | None = None,
+    order: Sequence[object] | None = None,
 ) -> RegionalBreakdown:
     """Compare the share answering ``category`` to ``variable`` between the levels of ``by``.
 
@@ -82,6 +84,9 @@ def regional_breakdown(
         Confidence level of the intervals and the test.
     what : str, optional
         The share in words for the finding; ``"the share answering '<category>'"`` by default.
+    order : sequence, optional
+        The answers in the order to show them (the questionnaire's, say); answers not listed
+        follow. Sorted by value otherwise.
 
     Returns
     -------
@@ -94,6 +99,15 @@ def regional_breakdown(
     if wave is not None:
         design = design.subset(design.variables.column(wave_column, "wave_column") == wave)
     shares = design.proportions(variable, by=by, level=level)
+    if order is not None:
+        rank = {category: position for position, category in enumerate(order)}
+        keys = pd.DataFrame(
+            {
+                "group": shares.groupby(by, sort=False, dropna=False).ngroup(),
+                "answer": shares["category"].map(lambda c: rank.get(c, len(rank))),
+            }
+        )
+        shares = shares.loc[keys.sort_values(["group", "answer"], kind="stable").index].reset_index(drop=True)
     if category not in set(shares["category"]):
         raise DesignError(
             f"category {category!r} of {variable!r} never occurs in the data; "
