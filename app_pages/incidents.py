@@ -19,8 +19,21 @@ from surveykit.incidents.uploads import UPLOAD_TYPES, CheckedUpload, problems_cs
 
 PREVIEW_ROWS = 20
 PROBLEMS_SHOWN = 20  # more than this and the full list is also offered as a CSV download
-PERCENT = {
-    c: st.column_config.NumberColumn(format="percent") for c in ("estimate", "se", "ci_low", "ci_high")
+# Plain headers for the growth tables (the columns keep the result vocabulary's names).
+GROWTH_HEADERS = {
+    "incident_type": "Incident type",
+    "country": "Country",
+    "period": "Year",
+    "estimate": st.column_config.NumberColumn("Growth", format="percent"),
+    "se": st.column_config.NumberColumn("SE", format="percent"),
+    "ci_low": st.column_config.NumberColumn("95% CI from", format="percent"),
+    "ci_high": st.column_config.NumberColumn("95% CI to", format="percent"),
+    "method": "Method",
+    "flag": "Flag",
+    "count": "Incidents",
+    "previous_count": "Year before",
+    "rate_ratio": st.column_config.NumberColumn("Rate ratio", format="%.3f"),
+    "p_value": st.column_config.NumberColumn("p", format="%.3f"),
 }
 
 
@@ -347,7 +360,7 @@ for column, title, table in tables:
         shown = shown.assign(
             incident_type=shown["incident_type"].map(lambda t: INCIDENT_TYPE_LABELS.get(t, t))
         )
-    st.dataframe(shown, hide_index=True, column_config=PERCENT)
+    st.dataframe(shown, hide_index=True, column_config=GROWTH_HEADERS)
 
 for key, subheader in (
     ("counts", "Incidents by year"),
