@@ -145,5 +145,4 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh SQLite store the app under test uses (``SURVEYKIT_DB_URL``)."""
     url = f"sqlite:///{tmp_path / 'app.db'}"
     monkeypatch.setenv("SURVEYKIT_DB_URL", url)
-    monkeypatch.setenv("SURVEYKIT_WAVE", "2016-12")
     return url
