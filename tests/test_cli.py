@@ -244,3 +244,23 @@ def test_export_responses_writes_no_live_formula(tmp_path):
     cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
     assert sorted(c.value for c in cells) == waves
     assert all(c.data_type == "s" for c in cells)
+
+
+def test_serve_hides_the_metrics_and_creates_no_login(tmp_path):
+    # A probe read /_stcore/metrics (sessions, caches, pages) without signing in.
+    import urllib.error
+    import urllib.request
+
+    from tests._browser import served
+
+    with served(tmp_path, "serve") as url:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.status == 200
+        for path in ["/_stcore/metrics", "/_stcore/metrics/", "/_stcore/metrics?families=session_events"]:
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert info.value.code == 404
+            assert b"session" not in info.value.read()
+    # Only 'surveykit demo' and 'serve --demo' make the well-known demo login.
+    with Store(f"sqlite:///{tmp_path / 'surveykit.db'}") as store:
+        assert not store.has_analysts()
