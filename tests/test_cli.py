@@ -264,3 +264,26 @@ def test_serve_hides_the_metrics_and_creates_no_login(tmp_path):
     # Only 'surveykit demo' and 'serve --demo' make the well-known demo login.
     with Store(f"sqlite:///{tmp_path / 'surveykit.db'}") as store:
         assert not store.has_analysts()
+
+
+@pytest.mark.browser
+def test_serve_shows_an_unexpected_error_without_its_details(tmp_path):
+    # The probe saw tracebacks with SQL, answers and server paths; here the store breaks under
+    # the running app, and the browser gets Streamlit's short notice and nothing of the error.
+    from playwright.sync_api import sync_playwright
+
+    from tests._browser import CHROMIUM, CHROMIUM_ARGS, served
+
+    with served(tmp_path, "serve") as url:
+        (tmp_path / "surveykit.db").write_bytes(b"not a database " * 1000)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(url)
+                page.get_by_text("The original error message is redacted").wait_for(timeout=60_000)
+                text = page.locator("body").inner_text()
+            finally:
+                browser.close()
+    for detail in ["Traceback", "sqlalchemy", "not a database", "File ", str(tmp_path), ".py"]:
+        assert detail not in text
