@@ -472,6 +472,10 @@ def _serve(args: argparse.Namespace) -> int:
         "--server.enableAgentApi", "false",  # the default; said here so that it stays off
     ]  # fmt: skip
     print(f"Starting surveykit on http://{args.address}:{args.port} with {store!r}", flush=True)
+    if os.name == "posix":
+        # Become the server, so that stopping this process (SIGTERM from a service manager, a
+        # test, kill) stops the server too rather than leaving it running on the port.
+        os.execve(sys.executable, command, env)
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

@@ -261,6 +261,9 @@ def test_serve_hides_the_metrics_and_creates_no_login(tmp_path):
                 urllib.request.urlopen(url + path, timeout=10)
             assert info.value.code == 404
             assert b"session" not in info.value.read()
+    # Stopping serve stops the server: nothing answers on the port any more.
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "/_stcore/health", timeout=5)
     # Only 'surveykit demo' and 'serve --demo' make the well-known demo login.
     with Store(f"sqlite:///{tmp_path / 'surveykit.db'}") as store:
         assert not store.has_analysts()
