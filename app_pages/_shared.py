@@ -10,8 +10,9 @@ import streamlit as st
 from matplotlib.figure import Figure
 
 from surveykit import LoginThrottledError, Store
-from surveykit.collection.sessions import issue_session, verify_session
+from surveykit.collection.sessions import demo_login_present, issue_session, verify_session
 from surveykit.collection.store import resolve_db_url
+from surveykit.datasets import DEMO_ANALYST
 
 SESSION_COOKIE = "surveykit_session"
 """The browser cookie holding the signed, expiring sign-in token (:func:`issue_session`)."""
@@ -37,7 +38,24 @@ def require_analyst() -> str:
         st.warning("This page is for analysts. Log in first.")
         sign_in_form()
         st.stop()
+    warn_while_demo_login_works()
     return user
+
+
+def warn_while_demo_login_works() -> None:
+    """A warning in the sidebar while the demo login (``analyst`` / ``demo``) still signs in."""
+    try:
+        present = demo_login_present(get_store())
+    except LoginThrottledError:  # someone is guessing at that login right now: ask again later
+        return
+    if present:
+        username, password = DEMO_ANALYST
+        st.sidebar.warning(
+            f"**The demo login still works**: anyone can sign in as {username!r} with the password "
+            f"{password!r}. Add your own login on the Admin page and remove {username!r} there, or "
+            f"set another password with `surveykit add-analyst {username}`.",
+            icon=":material/lock_open:",
+        )
 
 
 def sign_in_form(landing: str | None = None) -> None:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_pages._shared import get_store, require_analyst, sign_out
 from surveykit import SurveykitError
+from surveykit.publishing.export import csv_bytes
 
 SOURCES = {"form": "the survey form", "import": "imports", "demo": "demo data"}
 STATUS = {
@@ -276,7 +277,7 @@ with invitations_tab:
         )
         st.download_button(
             f"Download the {len(links)} invitation links (CSV)",
-            data=links.to_csv(index=False),
+            data=csv_bytes(links),
             file_name=f"invitations-{created['wave']}.csv",
             mime="text/csv",
             icon=":material/download:",
@@ -333,7 +334,7 @@ with margins_tab:
             )
             st.download_button(
                 "Download as CSV",
-                data=current.to_csv(index=False),
+                data=csv_bytes(current),
                 file_name="margins.csv",
                 mime="text/csv",
                 key="admin_margins_download",

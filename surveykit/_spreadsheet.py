@@ -6,8 +6,13 @@ return too. A survey answer, a wave name or a rejected value such as ``=HYPERLIN
 then run when an analyst opens an export. :func:`neutralise` puts an apostrophe in front of such
 text: the value stays readable as typed, and the cell is plain text in every spreadsheet program
 (the apostrophe is Excel's own "this is text" prefix), where the alternatives either change what
-the reader sees (dropping the character) or lose the value (blanking it). Only text is touched:
-a negative number stored as a number is not text and stays a number.
+the reader sees (dropping the character) or lose the value (blanking it). The full-width forms of
+the four characters (``＝ ＋ － ＠``), which some spreadsheet programs accept as their ASCII
+twins, count too. Numbers stay numbers: a negative number is not text and is left alone, and so is
+text that is nothing but a number (``-2``, ``+1.5e3``), which a spreadsheet reads as that number
+and which runs nothing.
+
+:func:`csv_bytes` gives the same neutralised CSV as bytes, for a download button.
 
 Workbooks are also written byte for byte the same for the same input: their creation time and
 the times of the entries of the zip archive are fixed (2000-01-01 unless a time is given).
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
@@ -32,6 +38,7 @@ __all__ = [
     "FIXED_TIME",
     "FORMULA_TRIGGERS",
     "cell_value",
+    "csv_bytes",
     "neutralise",
     "put",
     "save_workbook",
@@ -40,8 +47,16 @@ __all__ = [
     "write_xlsx",
 ]
 
-FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-"""First characters that make a spreadsheet read text as a formula (OWASP)."""
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""First characters that make a spreadsheet read text as a formula: OWASP's six, and the
+full-width equals, plus, minus and at sign."""
+
+_CSV_LINE_END = "\r\n"
+"""RFC 4180's line end. With it the csv writer quotes a cell holding a lone carriage return; with
+``\n`` it does not, and ``'\r=1+1`` would end its row after the apostrophe and start the next
+with a live ``=1+1``."""
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 FIXED_TIME = datetime(2000, 1, 1)
 """The time stamped on a workbook when none is given, so the same input gives the same bytes."""
@@ -50,9 +65,17 @@ FIXED_TIME = datetime(2000, 1, 1)
 def neutralise(value: Any) -> Any:
     """``value`` with a leading apostrophe if it is text a spreadsheet would run as a formula.
 
-    Anything that is not a ``str`` (numbers, dates, missing values) is returned unchanged.
+    Anything that is not a ``str`` (numbers, dates, missing values) is returned unchanged, and so
+    is text that is only a number, such as ``"-2"``.
+
+    Examples
+    --------
+    >>> print(neutralise('=HYPERLINK("http://x","y")'))
+    '=HYPERLINK("http://x","y")
+    >>> neutralise("-2"), neutralise("-2+3"), neutralise(-2)
+    ('-2', "'-2+3", -2)
     """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -115,7 +138,8 @@ def writable(path: str | Path, role: str) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, role: str) -> None:
-    """Write ``frame`` as CSV, text neutralised; an I/O failure names ``role`` and the path.
+    """Write ``frame`` as CSV (UTF-8, rows ending in CRLF), text neutralised; an I/O failure names
+    ``role`` and the path.
 
     Raises
     ------
@@ -123,9 +147,16 @@ def write_csv(frame: pd.DataFrame, path: str | Path, role: str) -> None:
         If the file cannot be written.
     """
     try:
-        _neutralised(frame).to_csv(path, index=False)
+        _neutralised(frame).to_csv(path, index=False, lineterminator=_CSV_LINE_END)
     except OSError as exc:
         raise SurveykitError(f"Cannot write {role} to {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as neutralised CSV (header, no index), UTF-8 bytes: what :func:`write_csv` writes."""
+    buffer = io.StringIO()
+    _neutralised(frame).to_csv(buffer, index=False, lineterminator=_CSV_LINE_END)
+    return buffer.getvalue().encode("utf-8")
 
 
 def write_xlsx(frame: pd.DataFrame, path: str | Path, role: str, *, sheet_name: str) -> None:

@@ -183,7 +183,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="start the Streamlit app",
-        description="Start the survey and analysis app on the given store.",
+        description="Start the survey and analysis app on the given store. An unexpected error shows "
+        "a short notice without details, and Streamlit's /_stcore/metrics is not served. With --demo "
+        "the demo data and the well-known demo login analyst / demo are loaded; the app warns while "
+        "that login works.",
     )
     serve.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
     serve.add_argument("--address", default="localhost", help="address to bind (default: localhost)")
@@ -442,7 +445,8 @@ def _check_instrument(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    app = Path(__file__).resolve().parent.parent / "app.py"
+    # app_server.py runs app.py with /_stcore/metrics answered by 404 (Streamlit has no option for it).
+    app = Path(__file__).resolve().parent.parent / "app_server.py"
     if not app.is_file():
         raise SurveykitError(
             f"the app file {app} is missing; 'serve' runs from a source checkout (pip install -e .)"
@@ -465,8 +469,13 @@ def _serve(args: argparse.Namespace) -> int:
         "--client.toolbarMode", "minimal",
         # An unexpected error shows a short notice, never a traceback with paths, SQL or answers.
         "--client.showErrorDetails", "none",
+        "--server.enableAgentApi", "false",  # the default; said here so that it stays off
     ]  # fmt: skip
     print(f"Starting surveykit on http://{args.address}:{args.port} with {store!r}", flush=True)
+    if os.name == "posix":
+        # Become the server, so that stopping this process (SIGTERM from a service manager, a
+        # test, kill) stops the server too rather than leaving it running on the port.
+        os.execve(sys.executable, command, env)
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ from surveykit.collection.store import Store
 from surveykit.incidents.schema import INCIDENT_DTYPES
 
 __all__ = [
+    "DEMO_ANALYST",
     "DEMO_OPEN_WAVE",
     "DEMO_WAVES",
     "DemoLoadReport",
@@ -37,6 +38,11 @@ __all__ = [
 
 DEMO_WAVES: dict[str, int] = {"2015-12": 450, "2016-12": 520}
 """Demo survey waves and their number of respondents."""
+DEMO_ANALYST: tuple[str, str] = ("analyst", "demo")
+"""The demo analyst login (username, password) :func:`load_demo` creates, as ``surveykit demo``
+and ``surveykit serve --demo`` do; everyone who has read the README knows it, so the app warns
+while it signs in (:func:`surveykit.collection.sessions.demo_login_present`)."""
+
 DEMO_OPEN_WAVE = "2017-12"
 """The wave :func:`load_demo` opens to anyone, so the survey form takes answers out of the box."""
 
@@ -280,7 +286,7 @@ class DemoLoadReport:
 
 
 def load_demo(
-    store: Store, *, seed: int = 2016, analyst: tuple[str, str] | None = ("analyst", "demo")
+    store: Store, *, seed: int = 2016, analyst: tuple[str, str] | None = DEMO_ANALYST
 ) -> DemoLoadReport:
     """Load the demo survey waves, incident log and a demo analyst login into a store, and open
     a wave for new answers.
@@ -300,7 +306,9 @@ def load_demo(
     seed : int
         Random seed of the demo data.
     analyst : (username, password) or None
-        Demo analyst login created when the store has no analyst yet.
+        Demo analyst login created when the store has no analyst yet, by default
+        ``DEMO_ANALYST`` (``analyst`` / ``demo``); None creates none. Only ``surveykit demo``
+        and ``surveykit serve --demo`` load the demo, and the app warns while this login works.
     """
     instrument = default_instrument()
     frame = demo_responses(seed=seed, instrument=instrument)

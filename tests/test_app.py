@@ -90,3 +90,23 @@ def test_signing_in_leaves_a_signed_expiring_cookie_for_the_browser(db, monkeypa
     assert not at.exception and "auth_user" not in at.session_state
     scripts = [element.proto.body for element in at.get("html")]
     assert any("surveykit_session=; Path=/; Max-Age=0" in script for script in scripts)
+
+
+def test_analysis_pages_warn_while_the_demo_login_works(db):
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+        store.add_analyst("ana", "s3cret")
+    at = start("app_pages/regions.py", user="ana")
+    assert not at.exception
+    [banner] = at.sidebar.warning
+    assert banner.value.startswith("**The demo login still works**: anyone can sign in as 'analyst'")
+    with Store(db) as store:
+        store.add_analyst("analyst", "n0t-the-demo")
+    at = start("app_pages/regions.py", user="ana")
+    assert not at.exception
+    assert not at.sidebar.warning
+    # Public pages never ask.
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+    at = start("app_pages/survey.py")
+    assert not at.exception and not at.sidebar.warning

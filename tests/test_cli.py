@@ -244,3 +244,49 @@ def test_export_responses_writes_no_live_formula(tmp_path):
     cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
     assert sorted(c.value for c in cells) == waves
     assert all(c.data_type == "s" for c in cells)
+
+
+def test_serve_hides_the_metrics_and_creates_no_login(tmp_path):
+    # A probe read /_stcore/metrics (sessions, caches, pages) without signing in.
+    import urllib.error
+    import urllib.request
+
+    from tests._browser import served
+
+    with served(tmp_path, "serve") as url:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.status == 200
+        for path in ["/_stcore/metrics", "/_stcore/metrics/", "/_stcore/metrics?families=session_events"]:
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert info.value.code == 404
+            assert b"session" not in info.value.read()
+    # Stopping serve stops the server: nothing answers on the port any more.
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "/_stcore/health", timeout=5)
+    # Only 'surveykit demo' and 'serve --demo' make the well-known demo login.
+    with Store(f"sqlite:///{tmp_path / 'surveykit.db'}") as store:
+        assert not store.has_analysts()
+
+
+@pytest.mark.browser
+def test_serve_shows_an_unexpected_error_without_its_details(tmp_path):
+    # The probe saw tracebacks with SQL, answers and server paths; here the store breaks under
+    # the running app, and the browser gets Streamlit's short notice and nothing of the error.
+    from playwright.sync_api import sync_playwright
+
+    from tests._browser import CHROMIUM, CHROMIUM_ARGS, served
+
+    with served(tmp_path, "serve") as url:
+        (tmp_path / "surveykit.db").write_bytes(b"not a database " * 1000)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(url)
+                page.get_by_text("The original error message is redacted").wait_for(timeout=60_000)
+                text = page.locator("body").inner_text()
+            finally:
+                browser.close()
+    for detail in ["Traceback", "sqlalchemy", "not a database", "File ", str(tmp_path), ".py"]:
+        assert detail not in text

@@ -314,8 +314,13 @@ def test_the_frames_are_not_changed(frames, tmp_path):
 @pytest.mark.parametrize(
     ("value", "written"),
     [
-        ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("plain", "plain"), ("a=1", "a=1"), ("", ""),
+        ("=1+1", "'=1+1"), ("+A1", "'+A1"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\t-1", "'\t-1"), ("-", "'-"), ("--1", "'--1"),
+        ("\uff1d1+1", "'\uff1d1+1"), ("\uff0b1", "'\uff0b1"),
+        ("\uff0dA1", "'\uff0dA1"), ("\uff20A1", "'\uff20A1"),
+        ("plain", "plain"), ("a=1", "a=1"), ("", ""), (" =1", " =1"),
+        # Text that is only a number reads as that number and runs nothing.
+        ("+1", "+1"), ("-2", "-2"), ("-1.5e3", "-1.5e3"), ("-.5", "-.5"), ("-\u0661", "'-\u0661"),
         (-1.5, -1.5), (-2, -2), (None, None),
     ],
 )  # fmt: skip

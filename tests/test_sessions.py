@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from surveykit import LoginThrottledError, Store, StoreError, issue_session, verify_session
+from surveykit.collection.sessions import demo_login_present
 
 NOW = datetime(2017, 6, 1, 12, 0)
 
@@ -122,3 +123,41 @@ def test_unknown_users_are_throttled_like_known_ones(analyst_store):
     _fail(analyst_store, 5, user="ghost")
     with pytest.raises(LoginThrottledError):
         analyst_store.check_login("ghost", "x", now=NOW + timedelta(seconds=6))
+
+
+@pytest.mark.parametrize("who", ["username", "client"])
+def test_the_wait_grows_with_each_failure_per_username_and_per_client(analyst_store, who):
+    # A probe found 30 wrong passwords in 8 s met no delay. From the fifth failure on, each
+    # failure made once the wait is over doubles the wait: 30, 60, 120, 240 s, for one username
+    # (from any client) or for one client (trying a new username each time).
+    moment, waits = NOW, []
+    for attempt in range(8):
+        user, client = ("ana", None) if who == "username" else (f"user{attempt}", "10.0.0.9")
+        assert not analyst_store.check_login(user, "wrong", client=client, now=moment)
+        if attempt < 4:
+            moment += timedelta(seconds=1)
+            continue
+        # The right password for 'ana' (or a username nobody tried) is refused unchecked.
+        probe, client = ("ana", "10.0.0.7") if who == "username" else ("ana", "10.0.0.9")
+        with pytest.raises(LoginThrottledError, match=f"for this {who}; wait") as info:
+            analyst_store.check_login(probe, "s3cret", client=client, now=moment)
+        waits.append(info.value.retry_after)
+        moment += timedelta(seconds=info.value.retry_after + 1)
+    assert waits == [30, 60, 120, 240]
+
+
+def test_the_demo_login_is_found_without_locking_out_a_real_analyst(store):
+    assert not demo_login_present(store)  # no analyst called 'analyst': nothing is tried
+    store.add_analyst("analyst", "demo")
+    assert all(demo_login_present(store) for _ in range(10))
+    store.add_analyst("analyst", "a-real-passw0rd")
+    assert not any(demo_login_present(store) for _ in range(10))
+    # The ten checks tried the demo password once: three real failures later the analyst is
+    # still let in (each check counting would have locked the login).
+    for _ in range(3):
+        assert not store.check_login("analyst", "typo")
+    assert store.check_login("analyst", "a-real-passw0rd")
+    store.add_analyst("analyst", "demo")  # set back to the demo password: found again
+    assert demo_login_present(store)
+    store.remove_analyst("analyst")
+    assert not demo_login_present(store)

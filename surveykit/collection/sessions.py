@@ -6,6 +6,9 @@ seconds and an HMAC-SHA256 over both, keyed by :meth:`Store.session_signing_key`
 ``meta`` table, and from the analyst's password hash, so changing the password or removing the
 analyst ends their sessions.
 Nothing is stored per session; the token is the session.
+
+:func:`demo_login_present` tells whether the demo analyst login (``analyst`` / ``demo``, which
+anyone who has read the README knows) still signs in, so the app can warn while it does.
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from datetime import UTC, datetime, timedelta
 from surveykit.collection.store import Store
 from surveykit.exceptions import StoreError
 
-__all__ = ["issue_session", "verify_session"]
+__all__ = ["demo_login_present", "issue_session", "verify_session"]
+
+_demo_checked: dict[bytes, bool] = {}
+"""Whether the demo password signs in, by a fingerprint of the analyst's session key: that key
+changes with every password set (a fresh salt), so an answer never goes stale."""
 
 
 def issue_session(
@@ -70,6 +77,32 @@ def verify_session(store: Store, token: str | None, now: datetime | None = None)
     if key is None or not hmac.compare_digest(signature, _signature(key, username, expiry)):
         return None
     return username if _timestamp(now) < expiry else None
+
+
+def demo_login_present(store: Store) -> bool:
+    """Whether the demo analyst login (``DEMO_ANALYST``: ``analyst`` / ``demo``) signs in to ``store``.
+
+    The password is tried once per password set and server process: a store has no way to test a
+    password except :meth:`Store.check_login`, which records a failure. So when an analyst named
+    ``analyst`` has another password, this counts as one failed sign-in for that username (of the
+    ``MAX_FAILED_LOGINS`` it takes to slow sign-ins down), once per process. A store without such
+    an analyst is not asked at all.
+
+    Raises
+    ------
+    LoginThrottledError
+        If sign-ins to that username are being slowed down right now (nothing is known then).
+    """
+    from surveykit.datasets import DEMO_ANALYST
+
+    username, password = DEMO_ANALYST
+    key = store.session_signing_key(username)
+    if key is None:
+        return False
+    fingerprint = hashlib.sha256(store.url.encode() + b"\n" + key).digest()
+    if fingerprint not in _demo_checked:
+        _demo_checked[fingerprint] = store.check_login(username, password, client="surveykit-demo-check")
+    return _demo_checked[fingerprint]
 
 
 def _signature(key: bytes, username: str, expiry: int) -> str:

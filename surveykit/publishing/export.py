@@ -14,7 +14,8 @@ This module is the one place that knows the workbook layout:
 
 Only aggregate tables are published: a frame with one row per respondent or incident is
 refused. Text a spreadsheet would run as a formula is written with a leading apostrophe (see
-``surveykit._spreadsheet``), and the same input gives a byte-identical file.
+``surveykit._spreadsheet``), and the same input gives a byte-identical file. :func:`csv_bytes`
+gives a frame as CSV bytes neutralised the same way, for the app's download buttons.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from matplotlib.figure import Figure
 
 from surveykit._disclosure import FLAG_CAUTION, FLAG_SUPPRESSED, check_thresholds
 from surveykit._results import CORE_COLUMNS
-from surveykit._spreadsheet import FIXED_TIME, put, save_workbook, writable
+from surveykit._spreadsheet import FIXED_TIME, csv_bytes, put, save_workbook, writable
 from surveykit._version import VERSION
 from surveykit.exceptions import SurveykitError
 from surveykit.publishing.style import ACCENT, SUPPRESSED_TEXT, format_count
 
-__all__ = ["Chart", "Table", "write_workbook"]
+__all__ = ["Chart", "Table", "csv_bytes", "write_workbook"]
 
 Chart = Figure | Axes | str | Path | bytes
 """A chart to embed: a matplotlib Figure or Axes, a PNG file, or PNG bytes."""
