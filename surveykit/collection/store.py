@@ -192,6 +192,7 @@ BUSY_MESSAGE = (
     "The survey store is busy; your answers were not saved yet. Please press Submit again in a moment."
 )
 _RACE_ATTEMPTS = 4
+_STAGING_BATCH = 5000
 _RETRY_STATES = {"40001", "40P01"}  # PostgreSQL serialization_failure, deadlock_detected
 _T = TypeVar("_T")
 
@@ -386,11 +387,17 @@ class Store:
         StoreBusyError
             If another writer kept the store locked for longer than ``busy_timeout``.
         """
+        with self._engine.connect() as conn, self._locked(conn):
+            yield conn
+
+    @contextmanager
+    def _locked(self, conn: sa.Connection) -> Iterator[None]:
+        """A write transaction on ``conn``, as :meth:`_begin` makes."""
         try:
-            with self._engine.begin() as conn:
+            with conn.begin():
                 if self.dialect == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
+                yield
         except OperationalError as exc:
             if _is_busy(exc):
                 raise StoreBusyError(BUSY_MESSAGE) from None
@@ -1349,7 +1356,12 @@ class Store:
     # --- incidents ------------------------------------------------------------------------
 
     def add_incidents(self, frame: pd.DataFrame) -> int:
-        """Insert incidents in the canonical schema in one transaction, skipping stored ids.
+        """Insert incidents in the canonical schema, all or none, skipping stored ids.
+
+        The rows are first written in batches to a temporary staging table private to this
+        connection, which takes no lock on the store; one short transaction at the end copies the
+        new ones in. So a long import never keeps submissions waiting for more than that last
+        step, and an import that fails or is killed part-way leaves the store as it was.
 
         Parameters
         ----------
@@ -1375,15 +1387,41 @@ class Store:
         frame = frame.drop_duplicates("incident_id")
         records = _incident_records(frame[INCIDENT_COLUMNS])
         imported_at = _now()
-        with self._begin() as conn:
-            stored: set[str] = set()
-            for chunk in _chunks([r["incident_id"] for r in records], 500):
-                query = sa.select(_incidents.c.incident_id).where(_incidents.c.incident_id.in_(chunk))
-                stored.update(conn.scalars(query))
-            new = [dict(r, imported_at=imported_at) for r in records if r["incident_id"] not in stored]
-            for chunk in _chunks(new, 5000):
-                conn.execute(_incidents.insert(), chunk)
-        return len(new)
+        for record in records:
+            record["imported_at"] = imported_at
+        columns = [*INCIDENT_COLUMNS, "imported_at"]
+        staging = sa.Table(
+            "incident_staging",
+            sa.MetaData(),
+            *(sa.Column(c.name, c.type) for c in _incidents.columns),
+            prefixes=["TEMPORARY"],
+        )
+        new = sa.select(*[staging.c[c] for c in columns]).where(
+            ~sa.exists().where(_incidents.c.incident_id == staging.c.incident_id)
+        )
+        count = sa.select(sa.func.count()).select_from(_incidents)  # rowcount is -1 on psycopg here
+        with self._engine.connect() as conn:
+            try:
+                with conn.begin():
+                    staging.create(conn)
+                for chunk in _chunks(records, _STAGING_BATCH):
+                    with conn.begin():
+                        conn.execute(staging.insert(), chunk)
+                for attempt in range(_RACE_ATTEMPTS):
+                    try:
+                        with self._locked(conn):
+                            before = conn.execute(count).scalar_one()
+                            conn.execute(_incidents.insert().from_select(columns, new))
+                            return int(conn.execute(count).scalar_one() - before)
+                    except IntegrityError as exc:  # another import stored some of these ids meanwhile
+                        if attempt == _RACE_ATTEMPTS - 1:
+                            raise StoreError(
+                                f"The incidents conflict with stored ones: {_one_line(exc.orig)}"
+                            ) from None
+            finally:
+                with conn.begin():
+                    staging.drop(conn, checkfirst=True)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def incidents(self) -> pd.DataFrame:
         """Stored incidents in the canonical schema, ordered by id."""
