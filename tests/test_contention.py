@@ -238,3 +238,25 @@ def test_an_import_killed_part_way_leaves_the_store_unchanged_or_complete(sqlite
         assert store.count_incidents() == (100 + rows if finished else 100)
         assert store.count_responses() == 1
         assert store.add_incidents(demo_incidents().head(150)) == 50  # usable, no lock left behind
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url_kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_submissions_during_an_import_are_each_stored_once(request, tmp_path, url_kind):
+    """The small version of bench/bench_load.py: 200 submissions from 4 processes during a
+    20,000-incident import."""
+    from bench.bench_load import run
+
+    url = (
+        f"sqlite:///{tmp_path / 'load.db'}"
+        if url_kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    figures = run(url, n=200, processes=4, incidents=20_000)
+    assert figures["errors"] == []
+    assert (figures["stored"], figures["duplicates"], figures["missing"]) == (200, 0, 0)
+    assert figures["incidents_added"] == 20_000
+    with Store(url) as store:
+        assert store.count_responses() == 200 and store.count_incidents() == 20_000

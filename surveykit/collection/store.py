@@ -1396,8 +1396,11 @@ class Store:
             *(sa.Column(c.name, c.type) for c in _incidents.columns),
             prefixes=["TEMPORARY"],
         )
-        new = sa.select(*[staging.c[c] for c in columns]).where(
-            ~sa.exists().where(_incidents.c.incident_id == staging.c.incident_id)
+        # In key order, the primary-key index grows at its end: the locked copy is several times faster.
+        new = (
+            sa.select(*[staging.c[c] for c in columns])
+            .where(~sa.exists().where(_incidents.c.incident_id == staging.c.incident_id))
+            .order_by(staging.c.incident_id)
         )
         count = sa.select(sa.func.count()).select_from(_incidents)  # rowcount is -1 on psycopg here
         with self._engine.connect() as conn:
