@@ -3,8 +3,17 @@ incidents and analyst accounts.
 
 One SQLAlchemy code path serves an embedded SQLite file (the default) and a shared PostgreSQL
 server. The schema is created on first use and carries a schema version in the ``meta`` table;
-opening a store made by an older surveykit upgrades it in place, keeping every row. Writes
-happen in a single transaction each, so a failed import leaves the store as it was.
+opening a store made by an older surveykit upgrades it in place, keeping every row; processes
+opening a store at once take turns (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
+PostgreSQL). Writes happen in a single transaction each, so a failed import leaves the store as
+it was.
+
+Under contention: SQLite runs in WAL mode, so reading never waits for a writer; a writer waits
+for the write lock, backing off, up to ``busy_timeout`` seconds and then raises
+:class:`~surveykit.exceptions.StoreBusyError`, having stored nothing. Incident imports stage
+their rows outside the lock and copy them in with one short statement. Two writers racing on
+the same idempotency key or instrument version both succeed: the loser runs again and finds the
+winner's row.
 
 Waves are managed when they have a row in the ``waves`` table (see :meth:`Store.open_wave`):
 :meth:`Store.submit` then refuses answers outside the wave's opening window. A wave without a
@@ -319,12 +328,18 @@ class Store:
     url : str, optional
         SQLAlchemy URL or SQLite file path; defaults to ``SURVEYKIT_DB_URL`` or
         ``sqlite:///surveykit.db``.
+    busy_timeout : float, optional
+        Seconds a write waits for another writer's lock on SQLite before giving up with
+        :class:`~surveykit.exceptions.StoreBusyError`; defaults to ``SURVEYKIT_BUSY_TIMEOUT`` or
+        30.
 
     Raises
     ------
+    StoreBusyError
+        If the schema had to be created or upgraded and another writer held the lock too long.
     StoreError
-        If the URL is not understood, the server cannot be reached, or the store was made by a
-        newer surveykit.
+        If the URL is not understood, the server cannot be reached, the store was made by a
+        newer surveykit, or ``busy_timeout`` is not a non-negative number.
 
     Examples
     --------
@@ -611,6 +626,9 @@ class Store:
             If the invitation was already used for another response.
         InvitationError
             If the invitation is unknown, revoked, for another wave, or missing where required.
+        StoreBusyError
+            If another writer (a long import) held the store longer than ``busy_timeout``;
+            nothing was stored and submitting again with the same key is safe.
         StoreError
             If the key was used before for different answers.
         """
