@@ -199,43 +199,39 @@ def test_eight_processes_opening_an_empty_store_all_succeed(store_url):
 
 # --- imports killed part-way -----------------------------------------------------------------
 
-_IMPORT = """
-import sys
-import pandas as pd
-from surveykit import Store, demo_incidents
-base = demo_incidents()
-frame = pd.concat([base] * 10, ignore_index=True)
-frame["incident_id"] = pd.array([f"BIG-{i:07d}" for i in range(len(frame))], dtype="string")
-store = Store(sys.argv[1])
-print(len(frame), flush=True)
-store.add_incidents(frame)
-print("done", flush=True)
-"""
+
+def _import_incidents(url: str, frame, started) -> None:
+    with Store(url) as store:
+        started.set()
+        store.add_incidents(frame)
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("delay", [0.1, 0.5, 1.0, 30.0])
 def test_an_import_killed_part_way_leaves_the_store_unchanged_or_complete(sqlite_url, delay):
     import os
     import signal
-    import subprocess
-    import sys
 
+    from bench.bench_load import big_incident_log
     from surveykit import demo_incidents
 
     with Store(sqlite_url) as store:
         store.add_incidents(demo_incidents().head(100))
         store.submit(INSTRUMENT, VALID_ANSWERS, wave="2016-12")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", _IMPORT, sqlite_url], stdout=subprocess.PIPE, text=True, env=env
-    )
-    rows = int(child.stdout.readline())
-    time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
-    child.wait(30)
-    finished = child.stdout.read().strip() == "done"
+    frame = big_incident_log(40_000)
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    child = context.Process(target=_import_incidents, args=(sqlite_url, frame, started))
+    child.start()
+    assert started.wait(30)
+    child.join(delay)
+    if child.exitcode is None:
+        os.kill(child.pid, signal.SIGKILL)
+    child.join(30)
+    finished = child.exitcode == 0
+    if delay in (0.1, 30.0):  # surely killed part-way; surely finished (the others may be either)
+        assert finished == (delay == 30.0)
     with Store(sqlite_url) as store:
-        assert store.count_incidents() == (100 + rows if finished else 100)
+        assert store.count_incidents() == (100 + len(frame) if finished else 100)
         assert store.count_responses() == 1
         assert store.add_incidents(demo_incidents().head(150)) == 50  # usable, no lock left behind
 
