@@ -1434,11 +1434,12 @@ class Store:
                             before = conn.execute(count).scalar_one()
                             conn.execute(_incidents.insert().from_select(columns, new))
                             return int(conn.execute(count).scalar_one() - before)
-                    except IntegrityError as exc:  # another import stored some of these ids meanwhile
-                        if attempt == _RACE_ATTEMPTS - 1:
-                            raise StoreError(
-                                f"The incidents conflict with stored ones: {_one_line(exc.orig)}"
-                            ) from None
+                    except IntegrityError:
+                        # On PostgreSQL another import may have stored some of these ids since the
+                        # NOT EXISTS check; SQLite's write lock rules that out, so there (and after
+                        # the last attempt) the database refused the rows: the caller reports it.
+                        if self.dialect != "postgresql" or attempt == _RACE_ATTEMPTS - 1:
+                            raise
             finally:
                 with conn.begin():
                     staging.drop(conn, checkfirst=True)
