@@ -21,6 +21,7 @@ from surveykit.collection.form import (
     submission_message,
 )
 from surveykit.collection.instrument import Question
+from surveykit.exceptions import StoreBusyError
 
 store = get_store()
 bundled = default_instrument()
@@ -159,6 +160,8 @@ def review_step(availability: Availability) -> None:
             idempotency_key=state["survey_key"],
             invitation=availability.invitation,
         )
+    except StoreBusyError as error:  # a long import holds the store: nothing stored, answers kept
+        st.warning(str(error), icon=":material/hourglass_top:")
     except SurveykitError as error:
         st.error(submission_message(error))
         for message in answer_problems(instrument, answers).values():

@@ -23,6 +23,7 @@ __all__ = [
     "Problem",
     "Repair",
     "SmallSampleWarning",
+    "StoreBusyError",
     "StoreError",
     "SurveykitError",
     "WaveClosedError",
@@ -52,6 +53,11 @@ class InstrumentError(SurveykitError):
 
 class StoreError(SurveykitError):
     """The data store cannot be opened or would be left inconsistent."""
+
+
+class StoreBusyError(StoreError):
+    """Another writer (a long import, say) kept the store locked past the wait allowed
+    (``Store(busy_timeout=...)``); nothing was stored, and trying again later is safe."""
 
 
 class WaveClosedError(StoreError):

@@ -3,8 +3,17 @@ incidents and analyst accounts.
 
 One SQLAlchemy code path serves an embedded SQLite file (the default) and a shared PostgreSQL
 server. The schema is created on first use and carries a schema version in the ``meta`` table;
-opening a store made by an older surveykit upgrades it in place, keeping every row. Writes
-happen in a single transaction each, so a failed import leaves the store as it was.
+opening a store made by an older surveykit upgrades it in place, keeping every row; processes
+opening a store at once take turns (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
+PostgreSQL). Writes happen in a single transaction each, so a failed import leaves the store as
+it was.
+
+Under contention: SQLite runs in WAL mode, so reading never waits for a writer; a writer waits
+for the write lock, backing off, up to ``busy_timeout`` seconds and then raises
+:class:`~surveykit.exceptions.StoreBusyError`, having stored nothing. Incident imports stage
+their rows outside the lock and copy them in with one short statement. Two writers racing on
+the same idempotency key or instrument version both succeed: the loser runs again and finds the
+winner's row.
 
 Waves are managed when they have a row in the ``waves`` table (see :meth:`Store.open_wave`):
 :meth:`Store.submit` then refuses answers outside the wave's opening window. A wave without a
@@ -18,14 +27,18 @@ import hmac
 import json
 import math
 import os
+import random
 import re
 import secrets
+import sqlite3
+import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -37,12 +50,15 @@ from surveykit.exceptions import (
     InvitationError,
     InvitationUsedError,
     LoginThrottledError,
+    StoreBusyError,
     StoreError,
     WaveClosedError,
 )
 from surveykit.incidents.schema import INCIDENT_COLUMNS, INCIDENT_DTYPES
 
 __all__ = [
+    "BUSY_MESSAGE",
+    "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_DB_URL",
     "LOGIN_WINDOW",
     "MAX_FAILED_LOGINS",
@@ -180,6 +196,15 @@ MAX_FAILED_LOGINS = 5
 LOGIN_WINDOW = timedelta(minutes=15)
 _FIRST_LOCKOUT = timedelta(seconds=30)
 
+DEFAULT_BUSY_TIMEOUT = 30.0
+BUSY_MESSAGE = (
+    "The survey store is busy; your answers were not saved yet. Please press Submit again in a moment."
+)
+_RACE_ATTEMPTS = 4
+_STAGING_BATCH = 5000
+_RETRY_STATES = {"40001", "40P01"}  # PostgreSQL serialization_failure, deadlock_detected
+_T = TypeVar("_T")
+
 _SCHEMA_LOCK_KEY = 0x5375727665794B  # "SurveyK": any constant shared by every surveykit process
 
 
@@ -238,6 +263,50 @@ def resolve_db_url(url: str | None = None) -> str:
     return f"{driver}://{rest}"
 
 
+def _busy_timeout(seconds: float | None) -> float:
+    """The bound on waiting for the write lock: the argument, else ``SURVEYKIT_BUSY_TIMEOUT``, else 30 s."""
+    if seconds is None:
+        text = os.environ.get("SURVEYKIT_BUSY_TIMEOUT", "").strip()
+        try:
+            seconds = float(text) if text else DEFAULT_BUSY_TIMEOUT
+        except ValueError:
+            raise StoreError(f"SURVEYKIT_BUSY_TIMEOUT must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise StoreError(f"busy_timeout must be a non-negative number of seconds, got {seconds!r}")
+    return float(seconds)
+
+
+def _sqlite_settings(busy_timeout: float) -> Callable[[Any, Any], None]:
+    """Settings for every new SQLite connection: a busy timeout, the write-ahead log (readers are
+    never blocked by a writer, and a writer by readers) and ``synchronous=NORMAL``, which WAL keeps
+    safe against corruption."""
+
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError:
+                pass  # locked by another process; the file keeps WAL once any connection set it
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    return configure
+
+
+def _is_busy(error: OperationalError) -> bool:
+    """Whether SQLite gave up waiting for a lock ("database is locked" or "... busy")."""
+    return isinstance(error.orig, sqlite3.OperationalError) and (
+        "locked" in str(error.orig) or "busy" in str(error.orig)
+    )
+
+
+def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+
+
 def _one_line(error: BaseException | None) -> str:
     """A database driver's message on one line: PostgreSQL adds DETAIL and HINT lines, psycopg an
     "Is the server running" line, and the command line prints every error as a single line."""
@@ -259,12 +328,18 @@ class Store:
     url : str, optional
         SQLAlchemy URL or SQLite file path; defaults to ``SURVEYKIT_DB_URL`` or
         ``sqlite:///surveykit.db``.
+    busy_timeout : float, optional
+        Seconds a write waits for another writer's lock on SQLite before giving up with
+        :class:`~surveykit.exceptions.StoreBusyError`; defaults to ``SURVEYKIT_BUSY_TIMEOUT`` or
+        30.
 
     Raises
     ------
+    StoreBusyError
+        If the schema had to be created or upgraded and another writer held the lock too long.
     StoreError
-        If the URL is not understood, the server cannot be reached, or the store was made by a
-        newer surveykit.
+        If the URL is not understood, the server cannot be reached, the store was made by a
+        newer surveykit, or ``busy_timeout`` is not a non-negative number.
 
     Examples
     --------
@@ -273,10 +348,13 @@ class Store:
     True
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, busy_timeout: float | None = None) -> None:
         self.url = resolve_db_url(url)
+        self.busy_timeout = _busy_timeout(busy_timeout)
         try:
             self._engine = sa.create_engine(self.url, future=True)
+            if self._engine.dialect.name == "sqlite":
+                sa.event.listen(self._engine, "connect", _sqlite_settings(self.busy_timeout))
             if self._engine.dialect.name == "sqlite" and ":memory:" not in self.url:
                 database = self._engine.url.database
                 if database and not Path(database).parent.exists():
@@ -289,7 +367,13 @@ class Store:
                 f"The driver for {_redact(self.url)!r} is not installed ({exc.name}); "
                 "install it with: pip install 'surveykit[postgres]'"
             ) from None
-        except (OperationalError, sa.exc.DBAPIError) as exc:
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE) from None
+            raise StoreError(
+                f"Cannot open the store at {_redact(self.url)!r}: {_one_line(exc.orig or exc)}"
+            ) from None
+        except sa.exc.DBAPIError as exc:
             raise StoreError(
                 f"Cannot open the store at {_redact(self.url)!r}: {_one_line(exc.orig or exc)}"
             ) from None
@@ -307,6 +391,54 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """A write transaction. On SQLite it takes the write lock at once (``BEGIN IMMEDIATE``), so
+        a writer waits in SQLite's busy handler, backing off, for up to ``busy_timeout`` seconds,
+        instead of failing when its read snapshot goes stale under WAL.
+
+        Raises
+        ------
+        StoreBusyError
+            If another writer kept the store locked for longer than ``busy_timeout``.
+        """
+        with self._engine.connect() as conn, self._locked(conn):
+            yield conn
+
+    @contextmanager
+    def _locked(self, conn: sa.Connection) -> Iterator[None]:
+        """A write transaction on ``conn``, as :meth:`_begin` makes."""
+        try:
+            with conn.begin():
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise StoreBusyError(BUSY_MESSAGE) from None
+            raise
+
+    def _write(self, body: Callable[[sa.Connection], _T], conflict: str) -> _T:
+        """Run ``body`` in a write transaction, again from the start after losing a race.
+
+        Two processes can both find a key (an idempotency key, an instrument version) missing and
+        both insert it; the loser's unique-constraint error, or a PostgreSQL deadlock or
+        serialisation failure, rolls its transaction back, and running it again finds the
+        winner's row. ``conflict`` starts the message when the constraint still fails.
+        """
+        for attempt in range(_RACE_ATTEMPTS):
+            try:
+                with self._begin() as conn:
+                    return body(conn)
+            except IntegrityError as exc:
+                if attempt == _RACE_ATTEMPTS - 1:
+                    raise StoreError(f"{conflict}: {_one_line(exc.orig)}") from None
+            except OperationalError as exc:
+                if _sqlstate(exc) not in _RETRY_STATES or attempt == _RACE_ATTEMPTS - 1:
+                    raise
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     @property
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
@@ -315,6 +447,9 @@ class Store:
     # --- schema ---------------------------------------------------------------------------
 
     def _create_schema(self) -> None:
+        with self._engine.connect() as conn:
+            if self._schema_is_current(conn):
+                return  # the usual case: no write lock, so opening never waits for a long import
         with self._engine.begin() as conn:
             self._lock_schema(conn)
             if not sa.inspect(conn).has_table(_meta.name):
@@ -340,6 +475,13 @@ class Store:
                 conn.execute(
                     _meta.update().where(_meta.c.key == "schema_version").values(value=values["value"])
                 )
+
+    def _schema_is_current(self, conn: sa.Connection) -> bool:
+        """Whether every table exists and the recorded version is this surveykit's (read only)."""
+        if not set(_metadata.tables) <= set(sa.inspect(conn).get_table_names()):
+            return False
+        query = sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
+        return conn.execute(query).scalar_one_or_none() == str(SCHEMA_VERSION)
 
     def _lock_schema(self, conn: sa.Connection) -> None:
         """Serialise schema creation and upgrades between processes opening the store at once."""
@@ -368,8 +510,10 @@ class Store:
             If a different definition is already stored under the same id and version.
         """
         definition = json.dumps(instrument.to_dict(), sort_keys=True)
-        with self._engine.begin() as conn:
-            self._save_instrument(conn, instrument, definition)
+        self._write(
+            lambda conn: self._save_instrument(conn, instrument, definition),
+            conflict=f"Instrument {instrument.id!r} version {instrument.version} could not be stored",
+        )
 
     def _save_instrument(self, conn: sa.Connection, instrument: Instrument, definition: str) -> None:
         existing = conn.execute(
@@ -482,6 +626,9 @@ class Store:
             If the invitation was already used for another response.
         InvitationError
             If the invitation is unknown, revoked, for another wave, or missing where required.
+        StoreBusyError
+            If another writer (a long import) held the store longer than ``busy_timeout``;
+            nothing was stored and submitting again with the same key is safe.
         StoreError
             If the key was used before for different answers.
         """
@@ -538,8 +685,9 @@ class Store:
             repeated = next(k for k in keys if k in seen or seen.add(k))
             raise StoreError(f"The idempotency key {repeated!r} appears more than once in one batch.")
         definition = json.dumps(instrument.to_dict(), sort_keys=True)
-        results: list[SubmitResult] = []
-        with self._engine.begin() as conn:
+
+        def store(conn: sa.Connection) -> list[SubmitResult]:
+            results: list[SubmitResult] = []
             existing: dict[str, tuple[str, str]] = {}
             for chunk in _chunks(keys, 500):
                 query = sa.select(
@@ -564,16 +712,16 @@ class Store:
                 already = self._admit(conn, row, invitation)
                 if already is not None:
                     return [already]
-            # The invitation's conditional update above is the first write, so on SQLite the
-            # transaction takes the write lock there and a competing submission waits for it.
+            # On SQLite the transaction holds the write lock from its start (see _begin), so a
+            # competing submission with the same key or invitation waits and then finds this one.
             self._save_instrument(conn, instrument, definition)
             if new_rows:
-                try:
-                    conn.execute(_responses.insert(), new_rows)
-                except IntegrityError as exc:
-                    reason = _one_line(exc.orig)
-                    raise StoreError(f"The responses conflict with stored ones: {reason}") from None
-        return results
+                conn.execute(_responses.insert(), new_rows)
+            return results
+
+        # A submission racing another with the same key loses at the unique index; run again, it
+        # finds the winner's response and answers "already recorded" (created=False).
+        return self._write(store, conflict="The responses conflict with stored ones")
 
     def _admit(self, conn: sa.Connection, row: dict[str, Any], token: str | None) -> SubmitResult | None:
         """Check a form submission against its wave and use up its invitation.
@@ -846,7 +994,7 @@ class Store:
             conditions.append(_responses.c.source == source)
         ids = None if respondent_ids is None else sorted({str(r) for r in respondent_ids})
         deleted = 0
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             if ids is None:
                 return int(conn.execute(_responses.delete().where(*conditions)).rowcount)
             for chunk in _chunks(ids, 500):
@@ -891,7 +1039,7 @@ class Store:
                 f"({opens_at:%Y-%m-%d %H:%M}); give a closing time after the opening time."
             )
         values = {"opens_at": opens_at, "closes_at": closes_at, "open_to_anyone": bool(open_to_anyone)}
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             changed = conn.execute(_waves.update().where(_waves.c.name == name).values(**values))
             if changed.rowcount == 0:
                 conn.execute(_waves.insert().values(name=name, created_at=_now(), **values))
@@ -905,7 +1053,7 @@ class Store:
             If the wave was never opened with :meth:`open_wave`, or ``at`` is before it opens.
         """
         closes_at = _naive_utc(at) if at is not None else _now()
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             wave = self._managed_wave(conn, name)
             if closes_at < wave.opens_at:
                 raise StoreError(
@@ -930,7 +1078,7 @@ class Store:
             If ``old`` is not a wave, or ``new`` is blank, too long or already a wave.
         """
         old, new = old.strip(), _wave_name(new)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             if self._wave_exists(conn, new):
                 raise StoreError(f"Wave {new!r} already exists; pick another name or rename that wave first.")
             if not self._wave_exists(conn, old):
@@ -1043,7 +1191,7 @@ class Store:
             raise StoreError(f"count must be a positive whole number of invitations, got {count!r}")
         tokens = [secrets.token_urlsafe(24) for _ in range(count)]
         created = _now()
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             name = self._managed_wave(conn, wave).name
             rows = [{"token_hash": _token_hash(t), "wave": name, "created_at": created} for t in tokens]
             for chunk in _chunks(rows, 5000):
@@ -1061,7 +1209,7 @@ class Store:
             If the token is not known.
         """
         token_hash = _token_hash(token)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             revoked = conn.execute(
                 _invitations.update()
                 .where(_invitations.c.token_hash == token_hash, _invitations.c.used_at.is_(None))
@@ -1146,7 +1294,7 @@ class Store:
             or the variables' totals differ; nothing is stored.
         """
         rows = _margin_rows(margins)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(_margins.delete())
             if rows:
                 conn.execute(_margins.insert(), rows)
@@ -1226,7 +1374,12 @@ class Store:
     # --- incidents ------------------------------------------------------------------------
 
     def add_incidents(self, frame: pd.DataFrame) -> int:
-        """Insert incidents in the canonical schema in one transaction, skipping stored ids.
+        """Insert incidents in the canonical schema, all or none, skipping stored ids.
+
+        The rows are first written in batches to a temporary staging table private to this
+        connection, which takes no lock on the store; one short transaction at the end copies the
+        new ones in. So a long import never keeps submissions waiting for more than that last
+        step, and an import that fails or is killed part-way leaves the store as it was.
 
         Parameters
         ----------
@@ -1252,15 +1405,45 @@ class Store:
         frame = frame.drop_duplicates("incident_id")
         records = _incident_records(frame[INCIDENT_COLUMNS])
         imported_at = _now()
-        with self._engine.begin() as conn:
-            stored: set[str] = set()
-            for chunk in _chunks([r["incident_id"] for r in records], 500):
-                query = sa.select(_incidents.c.incident_id).where(_incidents.c.incident_id.in_(chunk))
-                stored.update(conn.scalars(query))
-            new = [dict(r, imported_at=imported_at) for r in records if r["incident_id"] not in stored]
-            for chunk in _chunks(new, 5000):
-                conn.execute(_incidents.insert(), chunk)
-        return len(new)
+        for record in records:
+            record["imported_at"] = imported_at
+        columns = [*INCIDENT_COLUMNS, "imported_at"]
+        staging = sa.Table(
+            "incident_staging",
+            sa.MetaData(),
+            *(sa.Column(c.name, c.type) for c in _incidents.columns),
+            prefixes=["TEMPORARY"],
+        )
+        # In key order, the primary-key index grows at its end: the locked copy is several times faster.
+        new = (
+            sa.select(*[staging.c[c] for c in columns])
+            .where(~sa.exists().where(_incidents.c.incident_id == staging.c.incident_id))
+            .order_by(staging.c.incident_id)
+        )
+        count = sa.select(sa.func.count()).select_from(_incidents)  # rowcount is -1 on psycopg here
+        with self._engine.connect() as conn:
+            try:
+                with conn.begin():
+                    staging.create(conn)
+                for chunk in _chunks(records, _STAGING_BATCH):
+                    with conn.begin():
+                        conn.execute(staging.insert(), chunk)
+                for attempt in range(_RACE_ATTEMPTS):
+                    try:
+                        with self._locked(conn):
+                            before = conn.execute(count).scalar_one()
+                            conn.execute(_incidents.insert().from_select(columns, new))
+                            return int(conn.execute(count).scalar_one() - before)
+                    except IntegrityError:
+                        # On PostgreSQL another import may have stored some of these ids since the
+                        # NOT EXISTS check; SQLite's write lock rules that out, so there (and after
+                        # the last attempt) the database refused the rows: the caller reports it.
+                        if self.dialect != "postgresql" or attempt == _RACE_ATTEMPTS - 1:
+                            raise
+            finally:
+                with conn.begin():
+                    staging.drop(conn, checkfirst=True)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def incidents(self) -> pd.DataFrame:
         """Stored incidents in the canonical schema, ordered by id."""
@@ -1289,7 +1472,7 @@ class Store:
         if len(password) < 4:
             raise StoreError("An analyst's password needs at least 4 characters.")
         row = {"username": username.strip(), "password_hash": _hash_password(password), "created_at": _now()}
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(_analysts.delete().where(_analysts.c.username == row["username"]))
             conn.execute(_analysts.insert().values(**row))
 
@@ -1301,7 +1484,7 @@ class Store:
         bool
             Whether such an analyst existed.
         """
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             removed = conn.execute(_analysts.delete().where(_analysts.c.username == username.strip()))
             return removed.rowcount > 0
 
@@ -1356,7 +1539,7 @@ class Store:
                 retry_after=wait,
             )
         ok = stored is not None and _verify_password(password, stored)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             if ok:
                 conn.execute(_login_failures.delete().where(_login_failures.c.username == username))
             else:
@@ -1376,7 +1559,7 @@ class Store:
         made once and kept in the ``meta`` table) and the analyst's password hash, so changing the
         password or removing the analyst ends their sessions. Keep it private.
         """
-        with self._engine.begin() as conn:
+        with self._engine.begin() as conn:  # nearly always only a read: no write lock
             environment = os.environ.get("SURVEYKIT_SECRET")
             secret = environment.encode() if environment else _session_secret(conn)
             query = sa.select(_analysts.c.password_hash).where(_analysts.c.username == username.strip())
