@@ -9,7 +9,7 @@ import os
 import streamlit as st
 from matplotlib.figure import Figure
 
-from surveykit import LoginThrottledError, Store
+from surveykit import Store, SurveykitError
 from surveykit.collection.sessions import demo_login_present, issue_session, verify_session
 from surveykit.collection.store import resolve_db_url
 from surveykit.datasets import DEMO_ANALYST
@@ -46,7 +46,7 @@ def warn_while_demo_login_works() -> None:
     """A warning in the sidebar while the demo login (``analyst`` / ``demo``) still signs in."""
     try:
         present = demo_login_present(get_store())
-    except LoginThrottledError:  # someone is guessing at that login right now: ask again later
+    except SurveykitError:  # slowed down (someone is guessing) or the store is busy: ask next time
         return
     if present:
         username, password = DEMO_ANALYST
@@ -72,7 +72,7 @@ def sign_in_form(landing: str | None = None) -> None:
     client = next((value for value in seen if isinstance(value, str) and value), None)
     try:
         accepted = get_store().check_login(username, password, client=client)
-    except LoginThrottledError as error:
+    except SurveykitError as error:  # slowed down after failed attempts, or the store is busy
         st.error(str(error))
         return
     if not accepted:

@@ -23,9 +23,9 @@ from surveykit.collection.form import (
 from surveykit.collection.instrument import Question
 from surveykit.exceptions import StoreBusyError
 
-store = get_store()
 bundled = default_instrument()
 try:
+    store = get_store()
     instrument = store.latest_instrument(default=bundled)
 except SurveykitError as error:
     st.error(f"The survey cannot be shown just now: {error}")

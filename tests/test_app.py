@@ -110,3 +110,25 @@ def test_analysis_pages_warn_while_the_demo_login_works(db):
         store.add_analyst("analyst", "demo")
     at = start("app_pages/survey.py")
     assert not at.exception and not at.sidebar.warning
+
+
+def test_a_sign_in_while_the_store_is_busy_is_a_message_not_a_traceback(db, monkeypatch):
+    # A failed sign-in is written to the store; with another writer holding the lock past the
+    # bound, the page said nothing readable (only LoginThrottledError was caught).
+    import sqlite3
+
+    monkeypatch.setenv("SURVEYKIT_BUSY_TIMEOUT", "0.5")
+    with Store(db) as store:
+        store.add_analyst("analyst", "demo")
+    at = start("app_pages/login.py")
+    holder = sqlite3.connect(db.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        at.text_input(key="login_username").input("analyst")
+        at.text_input(key="login_password").input("wrong")
+        at.button[0].click().run()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not at.exception
+    assert "busy" in at.error[0].value and "auth_user" not in at.session_state
