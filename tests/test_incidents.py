@@ -124,7 +124,7 @@ def test_csv_and_xlsx_with_the_same_incidents_give_identical_frames(tmp_path: Pa
     from_csv = read_incidents(_write_csv(tmp_path / "log.csv", ROWS), source="helpdesk")
     from_xlsx = read_incidents(_write_xlsx(tmp_path / "log.xlsx", ROWS), sheet="Incidents", source="helpdesk")
     pd.testing.assert_frame_equal(from_csv, from_xlsx)
-    with pytest.raises(SurveykitError, match=r"no sheet 'Log'; its sheets are \['Notes', 'Incidents'\]"):
+    with pytest.raises(SurveykitError, match=r"no sheet 'Log'; its sheets are 'Notes', 'Incidents'\."):
         read_incidents(tmp_path / "log.xlsx", sheet="Log")
 
 
