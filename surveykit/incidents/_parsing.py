@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._limits import current_limits
 from surveykit.exceptions import Problem, Repair
 from surveykit.incidents.schema import (
     COUNTRY_CODES,
@@ -142,6 +143,36 @@ def _text(series: pd.Series, typed: bool) -> pd.Series:
     return series.map(one).astype(object).reset_index(drop=True)
 
 
+def _free_text(series: pd.Series, typed: bool) -> pd.Series:
+    """Cells kept as text (ids, sources): trailing white space dropped, leading kept.
+
+    Stripping a leading tab or carriage return would turn ``\t=1+1`` into a formula.
+    """
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value).rstrip()
+
+    values = series.reset_index(drop=True).astype(object)
+    # factorize leaves None and NaN out: they come back as None, blank here.
+    return _per_unique(values, one).fillna("").astype(object)
+
+
+def _check_length(text: pd.Series, values: pd.Series, name: str, most: int, check: _Checker) -> None:
+    lengths = text.str.len()
+    check.flag(
+        (lengths > most).to_numpy(dtype=bool),
+        name,
+        values,
+        f"{name} may have at most {most} characters; this one is longer",
+    )
+
+
 def _is_missing(value: str) -> bool:
     return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
 
@@ -169,6 +200,15 @@ def normalise(
     n = len(frame)
     check = _Checker(raw)
     out: dict[str, Any] = {}
+    for name in frame.columns:
+        # PostgreSQL refuses NUL in text and SQLite would store it: refused here, for both.
+        text = _text(frame[name], raw.typed)
+        check.flag(
+            text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
+            name,
+            frame[name],
+            "the value contains a NUL byte (binary data, or a file saved as UTF-16)",
+        )
 
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
@@ -268,8 +308,9 @@ def normalise(
     if source is None:
         out["source"] = pd.array([default_source] * n, dtype="string")
     else:
-        text = _per_unique(_text(source, raw.typed), str.strip)
-        out["source"] = text.mask(text == "", default_source).astype("string").array
+        text = _free_text(source, raw.typed)
+        _check_length(text, source, "source", current_limits().max_source_chars, check)
+        out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
 
     result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
     ids = _incident_ids(raw, result, check)
@@ -544,8 +585,9 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
-        ids = _text(values, raw.typed).str.strip()
-        check.flag((ids == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        ids = _free_text(values, raw.typed)
+        check.flag((ids.str.strip() == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        _check_length(ids, values, "incident_id", current_limits().max_id_chars, check)
         candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
         rows = np.flatnonzero(candidates)
         first = pd.DataFrame(
