@@ -30,7 +30,7 @@ from surveykit.incidents.schema import (
     SEVERITIES,
 )
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "RawLog", "header_key", "normalise", "region_code"]
+__all__ = ["MAX_YEAR", "MIN_YEAR", "RawLog", "content_key", "header_key", "normalise", "region_code"]
 
 _TYPE_SYNONYMS = {
     **{t: t for t in INCIDENT_TYPES},
@@ -591,7 +591,7 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
         candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
         rows = np.flatnonzero(candidates)
         first = pd.DataFrame(
-            {"id": ids.iloc[rows].to_numpy(), "content": _content_key(result.iloc[rows]).to_numpy()},
+            {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
             index=rows,
         )
         clashes = first.groupby("id")["content"].transform("nunique") > 1
@@ -602,14 +602,15 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
             mask, "incident_id", values, "this incident id is used by an earlier row with different details"
         )
         return pd.array(ids, dtype="string")
-    content = _content_key(result)
+    content = content_key(result)
     ordinal = content.groupby(content).cumcount().astype(str)
     keyed = (content + "#" + ordinal).tolist()
     ids = ["h" + hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keyed]
     return pd.array(ids, dtype="string")
 
 
-def _content_key(result: pd.DataFrame) -> pd.Series:
+def content_key(result: pd.DataFrame) -> pd.Series:
+    """Each incident's details (every canonical column but ``incident_id`` and ``source``) as one string."""
     parts = []
     for name in _CONTENT_COLUMNS:
         values = result[name]
