@@ -61,18 +61,23 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
         head = handle.read(65536)
     if not head.strip():
         raise SurveykitError(f"{path.name}: the file is empty.")
-    _check_lines(path, limits)
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     # Drop a possibly cut last line before sniffing.
     sample = text.rsplit("\n", 1)[0] if "\n" in text else text
     delimiter = _sniff_delimiter(sample)
-    header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
-    if len(header) > limits.max_columns:
-        at_least = "" if "\n" in text else "at least "
+    with path.open("rb") as handle:
+        first = handle.readline(limits.max_line_bytes + 1).decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        columns = len(next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter), []))
+    except csv.Error:  # a stray carriage return: count the delimiters instead
+        columns = first.count(delimiter) + 1
+    if columns > limits.max_columns:
+        at_least = "" if first.endswith("\n") else "at least "
         raise SurveykitError(
-            f"{path.name}: the header has {at_least}{len(header):,} "
+            f"{path.name}: the header has {at_least}{columns:,} "
             f"columns, more than the {limits.max_columns:,} allowed (Excel's limit)."
         )
+    _check_lines(path, limits)
     options: dict[str, Any] = {
         "sep": delimiter,
         "dtype": str,
@@ -285,7 +290,10 @@ _WORKBOOK_ERRORS = _workbook_errors()
 
 
 def _unreadable(name: str, exc: BaseException) -> SurveykitError:
-    if type(exc).__module__.startswith("defusedxml"):
+    causes = [exc]
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) is not None and len(causes) < 10:
+        causes.append(cause)
+    if any(type(cause).__module__.startswith("defusedxml") for cause in causes):
         return SurveykitError(
             f"{name}: the workbook's XML declares entities or a DTD, which workbooks saved by a "
             "spreadsheet program never do (an XML bomb?); nothing was read."
