@@ -287,3 +287,18 @@ def test_rejects_file_neutralises_formula_text(tmp_path: Path, sqlite_url: str) 
     with rejects.open(newline="", encoding="utf-8") as handle:
         [row] = list(csv.DictReader(handle))
     assert (row["row"], row["column"], row["value"]) == ("5", "Date", "'=1+1")
+
+
+def test_xlsx_dates_outside_the_storable_range_are_problems_not_crashes(tmp_path: Path) -> None:
+    # Found by tests/test_fuzz_inputs.py: serial -81183 is 1677-09-21, before pandas' first nanosecond.
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    book.active.append(["incident_id", "date", "detected"])
+    book.active.append(["A", -81183, dt.datetime(1600, 1, 1)])
+    book.save(tmp_path / "old.xlsx")
+    with pytest.raises(ImportValidationError) as raised:
+        read_incidents(tmp_path / "old.xlsx")
+    reasons = {p.column: p.reason for p in raised.value.problems}
+    assert reasons["date"].startswith("occurred_on is a number but not an Excel date")
+    assert reasons["detected"].startswith("detected_at is a date before 1678")

@@ -407,6 +407,12 @@ def _parse_datetime(
         if typed.any():
             stamps = pd.to_datetime(values[typed].map(_as_utc_naive))
             result[typed] = stamps.to_numpy()
+            check.flag(
+                typed & result.isna().to_numpy(),
+                name,
+                values,
+                f"{name} is a date before 1678 or after 2261, outside the range that can be stored",
+            )
         other &= ~typed
         if raw.epoch is not None:
             numeric = values.map(
@@ -468,16 +474,20 @@ def _excel_serial(value: float, epoch: datetime) -> pd.Timestamp:
     from openpyxl.utils.datetime import from_excel
 
     try:
-        return pd.Timestamp(from_excel(value, epoch))
+        # as_unit: a date pandas cannot hold in nanoseconds (before 1678) is not a date here.
+        return pd.Timestamp(from_excel(value, epoch)).as_unit("ns")
     except (ValueError, OverflowError, TypeError):
         return pd.NaT
 
 
 def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    try:
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return stamp.as_unit("ns")
+    except (ValueError, OverflowError):
+        return pd.NaT
 
 
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
