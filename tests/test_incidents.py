@@ -302,3 +302,19 @@ def test_xlsx_dates_outside_the_storable_range_are_problems_not_crashes(tmp_path
     reasons = {p.column: p.reason for p in raised.value.problems}
     assert reasons["date"].startswith("occurred_on is a number but not an Excel date")
     assert reasons["detected"].startswith("detected_at is a date before 1678")
+
+
+def test_a_stored_id_with_changed_details_is_reported_as_a_conflict(tmp_path: Path) -> None:
+    from surveykit import Store, import_incidents
+
+    first = tmp_path / "first.csv"
+    first.write_text("incident_id,date,country,loss\nA-1,2016-03-01,US,100\nA-2,2016-03-02,GB,\n")
+    second = tmp_path / "renamed.csv"
+    second.write_text("incident_id,date,country,loss\nA-2,2016-03-02,GB,\nA-1,2016-03-01,US,250\n")
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        import_incidents(store, first)
+        report = import_incidents(store, second)
+        assert (report.added, report.already_stored, report.conflicts) == (0, ["A-1", "A-2"], ["A-1"])
+        assert "conflict: 1 stored incident ids have different details" in report.summary()
+        assert "'A-1'" in report.summary()
+        assert store.incidents().set_index("incident_id").loc["A-1", "loss_amount"] == 100
