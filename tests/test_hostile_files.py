@@ -376,3 +376,13 @@ def test_a_frame_of_the_corpus_sizes_is_what_it_claims(corpus):
             assert stream.read().count(b"<row ") == 2_000_001
     with corpus["200,000 columns"].open("rb") as handle:
         assert handle.readline().count(b",") == 199_999
+
+
+def test_an_xlsform_zip_bomb_is_refused_before_parsing(corpus):
+    from surveykit.collection.xlsform import read_xlsform
+    from surveykit.exceptions import InstrumentError
+
+    start = time.perf_counter()
+    with pytest.raises(InstrumentError, match=r"compressed [\d,]+ to 1"):
+        read_xlsform(corpus["zip bomb"])
+    assert time.perf_counter() - start < SECONDS
