@@ -8,9 +8,11 @@ written, so each importer can report a bad value exactly as the user typed it.
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,9 +20,10 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit._limits import Limits, current_limits, listing, shorten
 from surveykit.exceptions import SurveykitError
 
-__all__ = ["Sheet", "blank_cell", "read_csv_cells", "read_xlsx_sheet"]
+__all__ = ["Sheet", "blank_cell", "check_xlsx_archive", "read_csv_cells", "read_xlsx_sheet"]
 
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
@@ -43,11 +46,17 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
     Blank lines are kept (as rows of empty strings) so that frame position ``i`` is data row
     ``i + 1`` of the file.
 
+    Values keep their leading white space: stripping a tab or carriage return in front of
+    ``=1+1`` would turn text into a formula.
+
     Raises
     ------
     SurveykitError
-        If the file is empty or a row does not fit the header.
+        If the file is empty, a row does not fit the header, or the file breaks a limit of
+        :func:`surveykit._limits.current_limits` (size, line length, rows, columns, cell length).
     """
+    limits = current_limits()
+    _check_file_size(path, limits)
     with path.open("rb") as handle:
         head = handle.read(65536)
     if not head.strip():
@@ -56,12 +65,25 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
     # Drop a possibly cut last line before sniffing.
     sample = text.rsplit("\n", 1)[0] if "\n" in text else text
     delimiter = _sniff_delimiter(sample)
+    with path.open("rb") as handle:
+        first = handle.readline(limits.max_line_bytes + 1).decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        columns = len(next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter), []))
+    except csv.Error:  # a stray carriage return: count the delimiters instead
+        columns = first.count(delimiter) + 1
+    if columns > limits.max_columns:
+        at_least = "" if first.endswith("\n") else "at least "
+        raise SurveykitError(
+            f"{path.name}: the header has {at_least}{columns:,} "
+            f"columns, more than the {limits.max_columns:,} allowed (Excel's limit)."
+        )
+    _check_lines(path, limits)
     options: dict[str, Any] = {
         "sep": delimiter,
         "dtype": str,
         "keep_default_na": False,
         "skip_blank_lines": False,
-        "skipinitialspace": True,
+        "skipinitialspace": False,
         # A row with more fields than the header must fail, not silently become an index.
         "index_col": False,
     }
@@ -70,16 +92,88 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                return _read_chunks(path, dict(options, encoding=encoding), progress)
+                frame = _read_chunks(path, dict(options, encoding=encoding), progress)
         except UnicodeDecodeError as exc:
             last_error = exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
-            detail = str(exc).replace("Error tokenizing data. C error: ", "")
+            detail = shorten(str(exc).replace("Error tokenizing data. C error: ", ""), 160)
             raise SurveykitError(
                 f"{path.name}: not a readable {delimiter!r}-separated file ({detail}); a value "
                 "containing the delimiter must be in double quotes."
             ) from None
+        else:
+            _check_headers(path.name, [str(c) for c in frame.columns], limits)
+            _check_csv_cells(path.name, frame, limits)
+            return frame
     raise SurveykitError(f"{path.name}: cannot decode the file ({last_error}).")  # pragma: no cover
+
+
+def _check_file_size(path: Path, limits: Limits) -> None:
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise SurveykitError(
+            f"{path.name}: the file has {size:,} bytes, more than the {limits.max_file_bytes:,} allowed; "
+            "split it into smaller files."
+        )
+
+
+def _check_lines(path: Path, limits: Limits) -> None:
+    """Refuse a file with too many lines or a line too long, before any parsing (C-speed scans)."""
+    lines = 0
+    run = 0  # bytes since the last newline
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                run += len(chunk)
+            else:
+                longest = max(run + newline, _longest_line(chunk))
+                run = len(chunk) - chunk.rfind(b"\n") - 1
+                lines += chunk.count(b"\n")
+                run = max(run, longest)
+            if run > limits.max_line_bytes:
+                raise SurveykitError(
+                    f"{path.name}: a line (near line {lines + 1:,}) is longer than the "
+                    f"{limits.max_line_bytes:,} bytes allowed; is this a CSV file?"
+                )
+            run = len(chunk) - chunk.rfind(b"\n") - 1 if newline >= 0 else run
+            if lines > limits.max_rows:
+                raise SurveykitError(
+                    f"{path.name}: more than {limits.max_rows:,} lines, the most allowed (Excel's limit); "
+                    "split the file."
+                )
+
+
+def _longest_line(chunk: bytes) -> int:
+    """The longest run between two newlines of a chunk (its ends excluded)."""
+    inner = chunk[chunk.find(b"\n") + 1 : chunk.rfind(b"\n")]
+    return max(map(len, inner.split(b"\n"))) if inner else 0
+
+
+def _check_headers(name: str, headers: list[str], limits: Limits) -> None:
+    if len(headers) > limits.max_columns:
+        raise SurveykitError(
+            f"{name}: {len(headers):,} columns, more than the {limits.max_columns:,} allowed (Excel's limit)."
+        )
+    long = [h for h in headers if len(h) > limits.max_cell_chars]
+    if long:
+        raise SurveykitError(
+            f"{name}: a header is longer than {limits.max_cell_chars:,} characters ({shorten(long[0])!r})."
+        )
+
+
+def _check_csv_cells(name: str, frame: pd.DataFrame, limits: Limits) -> None:
+    for column in frame.columns:
+        lengths = frame[column].str.len()
+        over = lengths > limits.max_cell_chars
+        if over.any():
+            position = int(over.to_numpy().argmax())
+            value = frame[column].iloc[position]
+            raise SurveykitError(
+                f"{name}: row {position + 1:,}, column {shorten(column, 40)!r}: the value has "
+                f"{len(value):,} characters, more than the {limits.max_cell_chars:,} allowed "
+                f"({shorten(value, 40)!r})."
+            )
 
 
 def _read_chunks(path: Path, options: dict[str, Any], progress: bool) -> pd.DataFrame:
@@ -123,18 +217,24 @@ class Sheet:
 def read_xlsx_sheet(path: Path, sheet: str | int | None = None) -> Sheet:
     """Read one worksheet of an XLSX workbook (the first by default).
 
+    The archive is checked before anything is parsed (:func:`check_xlsx_archive`); openpyxl
+    then parses it with defusedxml, which refuses entity declarations (XML bombs).
+
     Raises
     ------
     SurveykitError
-        If the workbook cannot be read, the sheet does not exist, or it is empty.
+        If the workbook cannot be read, the sheet does not exist, it is empty, or it breaks a
+        limit (size, compression ratio, rows, columns, cell length).
     """
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    limits = current_limits()
+    _check_file_size(path, limits)
+    check_xlsx_archive(path, limits)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise SurveykitError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
+    except _WORKBOOK_ERRORS as exc:
+        raise _unreadable(path.name, exc) from None
     try:
         names = book.sheetnames
         if sheet is None:
@@ -142,15 +242,18 @@ def read_xlsx_sheet(path: Path, sheet: str | int | None = None) -> Sheet:
         elif isinstance(sheet, int):
             if not 0 <= sheet < len(names):
                 raise SurveykitError(
-                    f"{path.name} has {len(names)} sheets {names}; sheet index {sheet} is out of range."
+                    f"{path.name} has {len(names)} sheets ({listing(names)}); sheet index {sheet} is "
+                    "out of range."
                 )
             sheet_name = names[sheet]
         elif sheet in names:
             sheet_name = sheet
         else:
-            raise SurveykitError(f"{path.name} has no sheet {sheet!r}; its sheets are {names}.")
-        rows = list(book[sheet_name].iter_rows(values_only=True))
+            raise SurveykitError(f"{path.name} has no sheet {sheet!r}; its sheets are {listing(names)}.")
+        rows = _sheet_rows(path.name, book[sheet_name], limits)
         epoch = book.epoch
+    except _WORKBOOK_ERRORS as exc:
+        raise _unreadable(path.name, exc) from None
     finally:
         book.close()
     while rows and all(blank_cell(v) for v in rows[0]):
@@ -162,9 +265,132 @@ def read_xlsx_sheet(path: Path, sheet: str | int | None = None) -> Sheet:
     headers = [
         str(v).strip() if v is not None else f"column {i + 1}" for i, v in enumerate(header_cells[:width])
     ]
+    _check_headers(path.name, headers, limits)
     data = [
         (number, tuple(row[:width]) + (None,) * (width - len(row)))
         for number, row in enumerate(rows[1:], start=1)
         if not all(blank_cell(v) for v in row[:width])
     ]
     return Sheet(sheet_name, headers, data, epoch)
+
+
+def _workbook_errors() -> tuple[type[BaseException], ...]:
+    from xml.etree.ElementTree import ParseError
+
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    errors: list[type[BaseException]] = [
+        InvalidFileException, OSError, KeyError, ValueError, TypeError, AttributeError, IndexError,
+        EOFError, ParseError, SyntaxError, zipfile.BadZipFile, zlib.error,
+    ]  # fmt: skip
+    return tuple(errors)
+
+
+_WORKBOOK_ERRORS = _workbook_errors()
+
+
+def _unreadable(name: str, exc: BaseException) -> SurveykitError:
+    causes = [exc]
+    while (cause := causes[-1].__cause__ or causes[-1].__context__) is not None and len(causes) < 10:
+        causes.append(cause)
+    if any(type(cause).__module__.startswith("defusedxml") for cause in causes):
+        return SurveykitError(
+            f"{name}: the workbook's XML declares entities or a DTD, which workbooks saved by a "
+            "spreadsheet program never do (an XML bomb?); nothing was read."
+        )
+    if isinstance(exc, SurveykitError):
+        return exc
+    detail = shorten(str(exc) or type(exc).__name__, 120)
+    return SurveykitError(f"{name}: not a readable XLSX workbook ({detail}).")
+
+
+def _sheet_rows(name: str, worksheet: Any, limits: Limits) -> list[tuple[Any, ...]]:
+    """A worksheet's rows, refusing too many rows or columns and over-long cells as they come."""
+    rows: list[tuple[Any, ...]] = []
+    for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        if number > limits.max_rows:
+            raise SurveykitError(
+                f"{name}: more than {limits.max_rows:,} rows, the most allowed (Excel's limit)."
+            )
+        if len(row) > limits.max_columns:
+            raise SurveykitError(
+                f"{name}: row {number:,} has {len(row):,} columns, more than the {limits.max_columns:,} "
+                "allowed (Excel's limit)."
+            )
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, str) and len(value) > limits.max_cell_chars:
+                raise SurveykitError(
+                    f"{name}: row {number:,}, column {column:,}: the value has {len(value):,} "
+                    f"characters, more than the {limits.max_cell_chars:,} allowed ({shorten(value, 40)!r})."
+                )
+        rows.append(row)
+    return rows
+
+
+_ROW_TAG = re.compile(rb"<row\b[^>]*?\sr=\"(\d+)\"")
+_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+
+
+def check_xlsx_archive(path: Path, limits: Limits | None = None) -> None:
+    """Check an XLSX workbook's ZIP directory and row count before it is parsed.
+
+    Every part's uncompressed size and compression ratio is read from the ZIP directory, and
+    the total is checked against the limits; then each worksheet is streamed once (without
+    parsing it) to count its rows.
+
+    Raises
+    ------
+    SurveykitError
+        If the file is not a ZIP archive, a part is too large or too compressed (a zip bomb), or
+        a sheet has more rows than allowed.
+    """
+    limits = limits or current_limits()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            total = 0
+            for entry in entries:
+                total += entry.file_size
+                if entry.file_size > limits.max_part_bytes:
+                    raise SurveykitError(
+                        f"{path.name}: part {shorten(entry.filename, 60)!r} unpacks to {entry.file_size:,} "
+                        f"bytes, more than the {limits.max_part_bytes:,} allowed; nothing was read."
+                    )
+                ratio = entry.file_size / max(entry.compress_size, 1)
+                if entry.file_size > 1_000_000 and ratio > limits.max_compression_ratio:
+                    raise SurveykitError(
+                        f"{path.name}: part {shorten(entry.filename, 60)!r} is compressed {ratio:,.0f} to 1, "
+                        f"more than the {limits.max_compression_ratio:,.0f} to 1 allowed (a zip bomb?); "
+                        "nothing was read."
+                    )
+            if total > limits.max_unpacked_bytes:
+                raise SurveykitError(
+                    f"{path.name}: the workbook unpacks to {total:,} bytes, more than the "
+                    f"{limits.max_unpacked_bytes:,} allowed; nothing was read."
+                )
+            for entry in entries:
+                if _WORKSHEET.match(entry.filename):
+                    _count_rows(path.name, archive, entry, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError) as exc:
+        raise SurveykitError(f"{path.name}: not a readable XLSX workbook ({shorten(exc, 120)}).") from None
+
+
+def _count_rows(name: str, archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limits: Limits) -> None:
+    """Refuse a sheet whose rows (counted, or numbered by their ``r``) pass the limit."""
+    count = 0
+    tail = b""
+    with archive.open(entry) as stream:
+        while chunk := stream.read(1 << 22):
+            block = tail + chunk
+            # A tag cut at the chunk's end is kept for the next block, and counted there.
+            cut = block.rfind(b"<")
+            body, tail = (block[:cut], block[cut:]) if cut > len(block) - 256 else (block, b"")
+            count += body.count(b"<row ") + body.count(b"<row>")
+            last = body.rfind(b"<row")
+            numbered = _ROW_TAG.match(body, last) if last >= 0 else None
+            highest = max(count, int(numbered.group(1)) if numbered else 0)
+            if highest > limits.max_rows:
+                raise SurveykitError(
+                    f"{name}: a sheet has more than {limits.max_rows:,} rows, the most allowed "
+                    "(Excel's limit); nothing was read."
+                )

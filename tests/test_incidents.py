@@ -124,7 +124,7 @@ def test_csv_and_xlsx_with_the_same_incidents_give_identical_frames(tmp_path: Pa
     from_csv = read_incidents(_write_csv(tmp_path / "log.csv", ROWS), source="helpdesk")
     from_xlsx = read_incidents(_write_xlsx(tmp_path / "log.xlsx", ROWS), sheet="Incidents", source="helpdesk")
     pd.testing.assert_frame_equal(from_csv, from_xlsx)
-    with pytest.raises(SurveykitError, match=r"no sheet 'Log'; its sheets are \['Notes', 'Incidents'\]"):
+    with pytest.raises(SurveykitError, match=r"no sheet 'Log'; its sheets are 'Notes', 'Incidents'\."):
         read_incidents(tmp_path / "log.xlsx", sheet="Log")
 
 
@@ -287,3 +287,34 @@ def test_rejects_file_neutralises_formula_text(tmp_path: Path, sqlite_url: str) 
     with rejects.open(newline="", encoding="utf-8") as handle:
         [row] = list(csv.DictReader(handle))
     assert (row["row"], row["column"], row["value"]) == ("5", "Date", "'=1+1")
+
+
+def test_xlsx_dates_outside_the_storable_range_are_problems_not_crashes(tmp_path: Path) -> None:
+    # Found by tests/test_fuzz_inputs.py: serial -81183 is 1677-09-21, before pandas' first nanosecond.
+    import datetime as dt
+
+    book = openpyxl.Workbook()
+    book.active.append(["incident_id", "date", "detected"])
+    book.active.append(["A", -81183, dt.datetime(1600, 1, 1)])
+    book.save(tmp_path / "old.xlsx")
+    with pytest.raises(ImportValidationError) as raised:
+        read_incidents(tmp_path / "old.xlsx")
+    reasons = {p.column: p.reason for p in raised.value.problems}
+    assert reasons["date"].startswith("occurred_on is a number but not an Excel date")
+    assert reasons["detected"].startswith("detected_at is a date before 1678")
+
+
+def test_a_stored_id_with_changed_details_is_reported_as_a_conflict(tmp_path: Path) -> None:
+    from surveykit import Store, import_incidents
+
+    first = tmp_path / "first.csv"
+    first.write_text("incident_id,date,country,loss\nA-1,2016-03-01,US,100\nA-2,2016-03-02,GB,\n")
+    second = tmp_path / "renamed.csv"
+    second.write_text("incident_id,date,country,loss\nA-2,2016-03-02,GB,\nA-1,2016-03-01,US,250\n")
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        import_incidents(store, first)
+        report = import_incidents(store, second)
+        assert (report.added, report.already_stored, report.conflicts) == (0, ["A-1", "A-2"], ["A-1"])
+        assert "conflict: 1 stored incident ids have different details" in report.summary()
+        assert "'A-1'" in report.summary()
+        assert store.incidents().set_index("incident_id").loc["A-1", "loss_amount"] == 100

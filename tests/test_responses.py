@@ -48,6 +48,32 @@ def test_reimporting_the_same_file_adds_nothing(store, tmp_path):
     assert store.count_responses() == 3
 
 
+def test_a_renamed_reordered_or_xlsx_copy_adds_nothing(store, tmp_path):
+    # The probe: 3 responses became 15 when the key hashed the file name and row number.
+    import_responses(store, write(tmp_path, GOOD))
+    renamed = import_responses(store, write(tmp_path, GOOD, name="renamed.csv"))
+    reordered = import_responses(store, write(tmp_path, GOOD[::-1], name="reordered.csv"))
+    xlsx_path = tmp_path / "copy.xlsx"
+    pd.read_csv(write(tmp_path, GOOD), dtype=str, keep_default_na=False).to_excel(xlsx_path, index=False)
+    as_xlsx = import_responses(store, xlsx_path)
+    assert [r.added for r in (renamed, reordered, as_xlsx)] == [0, 0, 0]
+    assert store.count_responses() == 3
+
+
+def test_identical_responses_in_one_file_stay_distinct_and_an_id_column_is_the_identity(store, tmp_path):
+    twice = import_responses(store, write(tmp_path, [GOOD[0], GOOD[0]]))
+    assert twice.added == 2
+    assert import_responses(store, write(tmp_path, [GOOD[0], GOOD[0]], name="again.csv")).added == 0
+    header = "respondent_id," + HEADER
+    rows = [f"R-1,{GOOD[1]}", f"R-2,{GOOD[1].replace('GB', 'AU')}"]
+    assert import_responses(store, write(tmp_path, rows, header=header, name="ids.csv")).added == 2
+    # The same ids with other content: the id column, not the content, is the identity.
+    changed = [f"R-1,{GOOD[2]}", f"R-2,{GOOD[2]}"]
+    with pytest.raises(SurveykitError, match=r"already used for a different response"):
+        import_responses(store, write(tmp_path, changed, header=header, name="ids2.csv"))
+    assert store.count_responses() == 4
+
+
 def test_bad_rows_abort_the_whole_import_and_name_row_column_value(store, tmp_path):
     rows = [*GOOD, "2016-12,FR,lt250,finance,security,increased,no,,no,,no,-1"]
     with pytest.raises(ImportValidationError) as info:

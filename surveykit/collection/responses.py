@@ -4,6 +4,12 @@ An import file has one row per respondent and one column per question, named by 
 A multi-select answer is either one column holding space-separated choice names (the XLSForm
 export convention) or one 0/1 (true/false) column per choice named ``question__choice``.
 Optional columns ``wave``, ``submitted_at`` and ``idempotency_key`` are used when present.
+
+A response's identity, so that importing the same responses again stores nothing new, is its
+``idempotency_key`` or ``respondent_id`` cell when the file has one, and otherwise its content
+(wave, submission time and answers): a renamed, reordered or converted (CSV to XLSX) copy of a
+file adds nothing. Identical responses within a file are numbered in order, so two respondents
+who answered alike stay two.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit._limits import current_limits, shorten
 from surveykit._spreadsheet import writable, write_csv, write_xlsx
 from surveykit._tabular import read_csv_cells, read_xlsx_sheet
 from surveykit.collection.instrument import MULTI_SEP, Instrument
@@ -90,7 +97,8 @@ def read_table(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     elif suffix in {".csv", ".txt", ".tsv"}:
         frame = read_csv_cells(path)
         frame.index = range(1, len(frame) + 1)
-        frame = frame[~frame.apply(lambda column: column.str.strip() == "").all(axis=1)]
+        if len(frame.columns):
+            frame = frame[~frame.apply(lambda column: column.str.strip() == "").all(axis=1)]
     else:
         raise SurveykitError(f"{path.name}: unsupported file type {suffix!r}; use .csv or .xlsx")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -195,9 +203,12 @@ def _check_columns(frame: pd.DataFrame, instrument: Instrument, wave: str | None
     known = set(_META_COLUMNS) | set(instrument.question_ids) | set(instrument.columns)
     unknown = [c for c in frame.columns if c not in known]
     problems = [
-        f"column {c!r} is not a question of instrument {instrument.id!r} nor one of {sorted(_META_COLUMNS)}"
-        for c in unknown
+        f"column {shorten(c, 40)!r} is not a question of instrument {instrument.id!r} nor one of "
+        f"{sorted(_META_COLUMNS)}"
+        for c in unknown[:20]
     ]
+    if len(unknown) > 20:
+        problems.append(f"and {len(unknown) - 20:,} more columns that are not questions")
     for question in instrument.questions:
         present = question.id in frame.columns or any(c in frame.columns for c in question.columns)
         if question.required and question.relevant is None and not present:
@@ -214,37 +225,85 @@ def _check_columns(frame: pd.DataFrame, instrument: Instrument, wave: str | None
 def _validate(
     frame: pd.DataFrame, instrument: Instrument, wave: str | None, name: str
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
+    limits = current_limits()
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
+    seen: dict[str, int] = {}
     for number, record in zip(frame.index, frame.to_dict("records"), strict=True):
-        row_problems: list[Problem] = []
+        row_problems = _nul_problems(record, number)
+        if row_problems:
+            problems.extend(row_problems)
+            continue
         answers = _answers(record, instrument, number, row_problems)
         cleaned, answer_problems = instrument.check_answers(answers)
         row_problems += [Problem(number, q, _show(v), reason) for q, v, reason in answer_problems]
-        row_wave = _text(record.get("wave")) or wave
-        if not row_wave:
+        row_wave = _kept_text(record.get("wave")) or wave or ""
+        if not row_wave.strip():
             row_problems.append(Problem(number, "wave", "", "no wave given for this row"))
+        elif len(row_wave) > limits.max_wave_chars:
+            reason = f"a wave has at most {limits.max_wave_chars} characters"
+            row_problems.append(Problem(number, "wave", _show(row_wave), reason))
         submitted = _text(record.get("submitted_at"))
         submitted_at = None
         if submitted:
             submitted_at = pd.to_datetime(submitted, errors="coerce")
             if pd.isna(submitted_at):
-                row_problems.append(Problem(number, "submitted_at", submitted, "not a date and time"))
+                row_problems.append(Problem(number, "submitted_at", _show(submitted), "not a date and time"))
                 submitted_at = None
+        own = _own_key(record)
+        if own is not None and len(own) > limits.max_id_chars:
+            row_problems.append(
+                Problem(number, _own_column(record), _show(own), f"at most {limits.max_id_chars} characters")
+            )
         if row_problems:
             problems.extend(row_problems)
             continue
-        key = _text(record.get("idempotency_key")) or _row_key(name, number, record)
+        moment = submitted_at.to_pydatetime() if submitted_at is not None else None
+        key = own or _content_key(row_wave, cleaned, moment, seen)
         rows.append(
             {
                 "answers": cleaned,
                 "wave": row_wave,
                 "idempotency_key": key,
-                "submitted_at": submitted_at.to_pydatetime() if submitted_at is not None else None,
+                "submitted_at": moment,
                 "source": "import",
             }
         )
     return rows, problems
+
+
+def _nul_problems(record: dict[str, Any], number: int) -> list[Problem]:
+    """NUL bytes are refused here, for SQLite and PostgreSQL alike, before the store sees them."""
+    return [
+        Problem(number, str(column), _show(value), "the value contains a NUL byte")
+        for column, value in record.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+
+
+def _own_key(record: dict[str, Any]) -> str | None:
+    column = _own_column(record)
+    return _kept_text(record.get(column)) or None if column else None
+
+
+def _own_column(record: dict[str, Any]) -> str:
+    """The column naming a response's identity in an import file, or '' when it has none."""
+    for column in ("idempotency_key", "respondent_id"):
+        if _kept_text(record.get(column)).strip():
+            return column
+    return ""
+
+
+def _content_key(wave: str, answers: dict[str, Any], moment: Any, seen: dict[str, int]) -> str:
+    """A key from the response's content; the n-th identical response of a file gets its own."""
+    content = json.dumps(
+        [wave.strip(), moment.isoformat() if moment is not None else None, answers],
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.sha256(content.encode()).hexdigest()[:40]
+    seen[digest] = seen.get(digest, 0) + 1
+    return f"import-{digest}-{seen[digest]}"
 
 
 def _answers(
@@ -272,7 +331,12 @@ def _answers(
             continue
         text = _text(record.get(question.id))
         if text:
-            answers[question.id] = text.split() if question.type == "select_multiple" else text
+            if question.type == "select_multiple":
+                answers[question.id] = text.split()
+            elif question.type == "text":
+                answers[question.id] = _kept_text(record.get(question.id))
+            else:
+                answers[question.id] = text
     return answers
 
 
@@ -284,13 +348,16 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _kept_text(value: Any) -> str:
+    """A free-text cell with its leading white space kept: stripping a tab would expose ``=1+1``."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).rstrip()
+
+
 def _show(value: Any) -> str:
     if value is None:
         return ""
-    return " ".join(value) if isinstance(value, list) else str(value)
-
-
-def _row_key(name: str, number: int, record: dict[str, Any]) -> str:
-    """A stable key for a file row without one, so re-importing the same file adds nothing."""
-    content = json.dumps([name, number, {k: _text(v) for k, v in sorted(record.items())}])
-    return "import-" + hashlib.sha256(content.encode()).hexdigest()[:40]
+    return shorten(" ".join(value) if isinstance(value, list) else value)

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from surveykit._limits import listing, shorten
 from surveykit._options import option_values
+from surveykit._tabular import check_xlsx_archive
 from surveykit.collection.instrument import OTHER_CHOICE, Instrument, QuestionType
-from surveykit.exceptions import InstrumentError
+from surveykit.exceptions import InstrumentError, SurveykitError
 
 __all__ = ["read_xlsform"]
 
@@ -50,12 +52,19 @@ def read_xlsform(path: str | Path, form_id: str | None = None) -> Instrument:
 
     path = Path(path)
     try:
+        # Sizes, compression ratios and row counts are checked before openpyxl parses anything.
+        check_xlsx_archive(path)
+    except SurveykitError as exc:
+        raise InstrumentError(str(exc)) from None
+    try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a non-workbook
-        raise InstrumentError(f"{path.name} is not a readable Excel workbook: {exc}") from None
+        raise InstrumentError(f"{path.name} is not a readable Excel workbook: {shorten(exc, 160)}") from None
     sheets = {name.lower(): workbook[name] for name in workbook.sheetnames}
     if "survey" not in sheets:
-        raise InstrumentError(f"{path.name}: an XLSForm needs a 'survey' sheet; found {workbook.sheetnames}")
+        raise InstrumentError(
+            f"{path.name}: an XLSForm needs a 'survey' sheet; found {listing(workbook.sheetnames)}"
+        )
     survey = _sheet_records(sheets["survey"])
     choices_rows = _sheet_records(sheets["choices"]) if "choices" in sheets else []
     settings_rows = _sheet_records(sheets["settings"]) if "settings" in sheets else []

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surveykit._limits import current_limits
 from surveykit.exceptions import Problem, Repair
 from surveykit.incidents.schema import (
     COUNTRY_CODES,
@@ -29,7 +30,7 @@ from surveykit.incidents.schema import (
     SEVERITIES,
 )
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "RawLog", "header_key", "normalise", "region_code"]
+__all__ = ["MAX_YEAR", "MIN_YEAR", "RawLog", "content_key", "header_key", "normalise", "region_code"]
 
 _TYPE_SYNONYMS = {
     **{t: t for t in INCIDENT_TYPES},
@@ -142,6 +143,36 @@ def _text(series: pd.Series, typed: bool) -> pd.Series:
     return series.map(one).astype(object).reset_index(drop=True)
 
 
+def _free_text(series: pd.Series, typed: bool) -> pd.Series:
+    """Cells kept as text (ids, sources): trailing white space dropped, leading kept.
+
+    Stripping a leading tab or carriage return would turn ``\t=1+1`` into a formula.
+    """
+
+    def one(value: object) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value).rstrip()
+
+    values = series.reset_index(drop=True).astype(object)
+    # factorize leaves None and NaN out: they come back as None, blank here.
+    return _per_unique(values, one).fillna("").astype(object)
+
+
+def _check_length(text: pd.Series, values: pd.Series, name: str, most: int, check: _Checker) -> None:
+    lengths = text.str.len()
+    check.flag(
+        (lengths > most).to_numpy(dtype=bool),
+        name,
+        values,
+        f"{name} may have at most {most} characters; this one is longer",
+    )
+
+
 def _is_missing(value: str) -> bool:
     return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
 
@@ -169,6 +200,15 @@ def normalise(
     n = len(frame)
     check = _Checker(raw)
     out: dict[str, Any] = {}
+    for name in frame.columns:
+        # PostgreSQL refuses NUL in text and SQLite would store it: refused here, for both.
+        text = _text(frame[name], raw.typed)
+        check.flag(
+            text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
+            name,
+            frame[name],
+            "the value contains a NUL byte (binary data, or a file saved as UTF-16)",
+        )
 
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
@@ -268,8 +308,9 @@ def normalise(
     if source is None:
         out["source"] = pd.array([default_source] * n, dtype="string")
     else:
-        text = _per_unique(_text(source, raw.typed), str.strip)
-        out["source"] = text.mask(text == "", default_source).astype("string").array
+        text = _free_text(source, raw.typed)
+        _check_length(text, source, "source", current_limits().max_source_chars, check)
+        out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
 
     result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
     ids = _incident_ids(raw, result, check)
@@ -366,6 +407,12 @@ def _parse_datetime(
         if typed.any():
             stamps = pd.to_datetime(values[typed].map(_as_utc_naive))
             result[typed] = stamps.to_numpy()
+            check.flag(
+                typed & result.isna().to_numpy(),
+                name,
+                values,
+                f"{name} is a date before 1678 or after 2261, outside the range that can be stored",
+            )
         other &= ~typed
         if raw.epoch is not None:
             numeric = values.map(
@@ -427,16 +474,20 @@ def _excel_serial(value: float, epoch: datetime) -> pd.Timestamp:
     from openpyxl.utils.datetime import from_excel
 
     try:
-        return pd.Timestamp(from_excel(value, epoch))
+        # as_unit: a date pandas cannot hold in nanoseconds (before 1678) is not a date here.
+        return pd.Timestamp(from_excel(value, epoch)).as_unit("ns")
     except (ValueError, OverflowError, TypeError):
         return pd.NaT
 
 
 def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    try:
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return stamp.as_unit("ns")
+    except (ValueError, OverflowError):
+        return pd.NaT
 
 
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
@@ -544,12 +595,13 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
-        ids = _text(values, raw.typed).str.strip()
-        check.flag((ids == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        ids = _free_text(values, raw.typed)
+        check.flag((ids.str.strip() == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        _check_length(ids, values, "incident_id", current_limits().max_id_chars, check)
         candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
         rows = np.flatnonzero(candidates)
         first = pd.DataFrame(
-            {"id": ids.iloc[rows].to_numpy(), "content": _content_key(result.iloc[rows]).to_numpy()},
+            {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
             index=rows,
         )
         clashes = first.groupby("id")["content"].transform("nunique") > 1
@@ -560,14 +612,15 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
             mask, "incident_id", values, "this incident id is used by an earlier row with different details"
         )
         return pd.array(ids, dtype="string")
-    content = _content_key(result)
+    content = content_key(result)
     ordinal = content.groupby(content).cumcount().astype(str)
     keyed = (content + "#" + ordinal).tolist()
     ids = ["h" + hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keyed]
     return pd.array(ids, dtype="string")
 
 
-def _content_key(result: pd.DataFrame) -> pd.Series:
+def content_key(result: pd.DataFrame) -> pd.Series:
+    """Each incident's details (every canonical column but ``incident_id`` and ``source``) as one string."""
     parts = []
     for name in _CONTENT_COLUMNS:
         values = result[name]

@@ -8,11 +8,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
+from surveykit._limits import listing
 from surveykit._spreadsheet import write_csv
 from surveykit.exceptions import ImportValidationError, Problem, Repair, StoreError
+from surveykit.incidents._parsing import content_key
 from surveykit.incidents.reading import Format, IncidentValidation, validate_incidents
+from surveykit.incidents.schema import INCIDENT_COLUMNS, INCIDENT_DTYPES
 
 __all__ = ["ImportReport", "import_incidents", "import_validated"]
 
@@ -39,6 +43,9 @@ class ImportReport:
         (also shown as a :class:`~surveykit.exceptions.DataRepairWarning`).
     already_stored : list of str
         Ids of the valid incidents that were stored before this import (so skipped), sorted.
+    conflicts : list of str
+        Those of ``already_stored`` whose details (date, country, type, times, loss...) differ
+        from the stored incident's; the stored incident is kept unchanged. Sorted.
     """
 
     added: int
@@ -48,6 +55,7 @@ class ImportReport:
     rejects_path: Path | None = None
     repaired: list[Repair] = field(default_factory=list)
     already_stored: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the command line."""
@@ -62,6 +70,11 @@ class ImportReport:
                 text += f"; reasons written to {self.rejects_path}"
         if self.repaired:
             text += f", {len(self.repaired)} values repaired (listed in the warning above)"
+        if self.conflicts:
+            text += (
+                f"; conflict: {len(self.conflicts)} stored incident ids have different details in this "
+                f"file and were left unchanged ({listing(self.conflicts)})"
+            )
         return text + "."
 
 
@@ -174,12 +187,14 @@ def import_validated(
         )
     incidents = checked.incidents
     already: list[str] = []
+    conflicts: list[str] = []
     added = 0
     if len(incidents):
         if progress is not None:
             progress(0.0, f"Storing {len(incidents):,} incidents")
-        stored = set(store.incidents()["incident_id"])
-        already = sorted(set(incidents["incident_id"]) & stored)
+        stored = store.incidents()
+        already = sorted(set(incidents["incident_id"]) & set(stored["incident_id"]))
+        conflicts = _conflicts(incidents, stored, already)
         try:
             added = store.add_incidents(incidents)
         except SQLAlchemyError as exc:
@@ -196,4 +211,19 @@ def import_validated(
         source=checked.source,
         repaired=checked.repairs,
         already_stored=already,
+        conflicts=conflicts,
     )
+
+
+def _conflicts(incidents: pd.DataFrame, stored: pd.DataFrame, ids: list[str]) -> list[str]:
+    """Ids among ``ids`` whose details in ``incidents`` differ from the stored incident's."""
+    if not ids:
+        return []
+
+    def keyed(frame: pd.DataFrame) -> pd.Series:
+        rows = frame[frame["incident_id"].isin(ids)].drop_duplicates("incident_id")
+        rows = rows[INCIDENT_COLUMNS].astype(INCIDENT_DTYPES).reset_index(drop=True)
+        return pd.Series(content_key(rows).to_numpy(), index=rows["incident_id"].to_numpy())
+
+    new, old = keyed(incidents), keyed(stored)
+    return sorted(i for i in ids if new.get(i) != old.get(i))

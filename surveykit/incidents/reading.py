@@ -27,6 +27,7 @@ from typing import Literal
 
 import pandas as pd
 
+from surveykit._limits import listing
 from surveykit._options import check_option, option_values
 from surveykit._tabular import blank_cell, read_csv_cells, read_xlsx_sheet
 from surveykit.exceptions import DataRepairWarning, ImportValidationError, Problem, Repair, SurveykitError
@@ -286,8 +287,8 @@ def _check_mapping(mapping: Mapping[str, str]) -> None:
     for header, column in mapping.items():
         if column not in INCIDENT_COLUMNS:
             raise SurveykitError(
-                f"mapping sends {header!r} to {column!r}, which is not a canonical column; "
-                f"use one of {INCIDENT_COLUMNS}"
+                f"mapping sends {listing([header])} to {listing([column])}, which is not a canonical "
+                f"column; use one of {INCIDENT_COLUMNS}"
             )
 
 
@@ -298,7 +299,8 @@ def _map_headers(headers: list[str], mapping: Mapping[str, str] | None) -> dict[
         missing = [h for h in mapping if h not in headers]
         if missing:
             raise SurveykitError(
-                f"mapping names headers {missing} that are not in the file; its headers are {headers}"
+                f"mapping names headers {listing(missing)} that are not in the file; its headers are "
+                f"{listing(headers)}"
             )
         for header, column in mapping.items():
             if column in chosen.values():
@@ -319,7 +321,7 @@ def _map_headers(headers: list[str], mapping: Mapping[str, str] | None) -> dict[
     if "year" not in by_column and "occurred_on" not in by_column:
         raise SurveykitError(
             "The log has no date column: none of its headers "
-            f"{headers} is recognised as the incident date or year. Map one, e.g. "
+            f"({listing(headers)}) is recognised as the incident date or year. Map one, e.g. "
             "mapping={'Date raised': 'occurred_on'} (CLI: --map 'Date raised=occurred_on')."
         )
     return by_column

@@ -3,8 +3,10 @@
 VERIS (the Vocabulary for Event Recording and Incident Sharing, behind the VERIS Community
 Database and the Verizon DBIR) records one incident per JSON object. This module reads a single
 object, an array of objects, or a directory with one object per file (the VCDB layout,
-``*.json`` or ``*.JSON``, not recursive) and maps each record as follows; "Unknown", "Other"
-and absent values become missing.
+``*.json`` or ``*.JSON``, not recursive; only regular files: a symbolic link is reported, not
+followed) and maps each record as follows; "Unknown", "Other" and absent values become missing.
+A file nested deeper than :attr:`~surveykit._limits.Limits.max_json_depth` or larger than
+:attr:`~surveykit._limits.Limits.max_file_bytes` is reported as a problem, not read.
 
 ============================  ==========================================================
 canonical column              VERIS source
@@ -61,6 +63,7 @@ Durations ``{unit, value}`` use Seconds to Weeks exactly, a month as 30.4375 day
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +73,7 @@ from typing import Any
 
 import pandas as pd
 
+from surveykit._limits import current_limits
 from surveykit.exceptions import Problem, Repair, SurveykitError
 from surveykit.incidents._parsing import MAX_YEAR, MIN_YEAR, region_code
 from surveykit.incidents.schema import M49_REGIONS
@@ -138,15 +142,17 @@ def read_veris(path: str | Path, *, progress: bool | Callable[[float, str], None
         If the path does not exist or a directory holds no JSON files.
     """
     path = Path(path)
+    limits = current_limits()
+    out = VerisRecords()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".json")
-        if not files:
+        files, refused = _folder_files(path)
+        out.problems.extend(refused)
+        if not files and not refused:
             raise SurveykitError(f"{path}: no *.json files in this folder (VCDB layout expected).")
     elif path.is_file():
         files = [path]
     else:
         raise SurveykitError(f"No VERIS file or folder at {str(path)!r}.")
-    out = VerisRecords()
     seen_master: set[str] = set()
     iterator: Any = files
     if progress is True:
@@ -158,6 +164,11 @@ def read_veris(path: str | Path, *, progress: bool | Callable[[float, str], None
         if callable(progress) and number % step == 0:
             progress(number / len(files), f"Reading file {number + 1:,} of {len(files):,}")
         name = file.name
+        size = file.stat().st_size
+        if size > limits.max_file_bytes:
+            reason = f"the file has {size:,} bytes, more than the {limits.max_file_bytes:,} allowed"
+            out.problems.append(Problem(name, "", "", reason))
+            continue
         try:
             document = json.loads(file.read_bytes().decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
@@ -165,6 +176,12 @@ def read_veris(path: str | Path, *, progress: bool | Callable[[float, str], None
             continue
         except json.JSONDecodeError as exc:
             reason = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            out.problems.append(Problem(name, "", "", reason))
+            continue
+        except RecursionError:
+            document = _TOO_DEEP
+        if document is _TOO_DEEP or _depth(document, limits.max_json_depth) > limits.max_json_depth:
+            reason = f"arrays and objects nested more than {limits.max_json_depth} deep; not a VERIS record"
             out.problems.append(Problem(name, "", "", reason))
             continue
         if isinstance(document, list):
@@ -188,6 +205,50 @@ def read_veris(path: str | Path, *, progress: bool | Callable[[float, str], None
             out.rows.append(row)
             out.labels.append(label)
     return out
+
+
+_TOO_DEEP = object()
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The regular ``*.json`` files directly inside ``folder``; links and escapes are refused.
+
+    A symbolic link (or a file whose resolved path is outside the folder) could bring in any
+    file the importing user can read, so it is reported instead of read.
+    """
+    root = folder.resolve()
+    files: list[Path] = []
+    refused: list[Problem] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.name.lower().endswith(".json"):
+                continue
+            if entry.is_symlink():
+                reason = "a symbolic link; only regular files inside the folder are read"
+                refused.append(Problem(entry.name, "", "", reason))
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if Path(entry.path).resolve().parent != root:
+                refused.append(Problem(entry.name, "", "", "resolves to a file outside the folder; not read"))
+                continue
+            files.append(Path(entry.path))
+    return sorted(files), sorted(refused, key=lambda p: str(p.row))
+
+
+def _depth(document: Any, limit: int) -> int:
+    """How deep arrays and objects nest in a parsed JSON document (stops counting past ``limit``)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def veris_to_incident(record: Mapping[str, Any]) -> dict[str, Any]:
