@@ -158,6 +158,13 @@ if done is not None:
     if done.already_stored:
         with st.expander(f"Ids already stored ({len(done.already_stored):,})"):
             st.dataframe(pd.DataFrame({"incident_id": done.already_stored}), hide_index=True)
+    if done.conflicts:
+        st.warning(
+            f"{plural(len(done.conflicts), 'stored incident')} had different details in {done.source}; "
+            "the stored versions were kept. Check which is right before relying on them."
+        )
+        with st.expander(f"Conflicting ids ({len(done.conflicts):,})"):
+            st.dataframe(pd.DataFrame({"incident_id": done.conflicts}), hide_index=True)
     if done.rejected:
         st.info(f"{plural(len({p.row for p in done.rejected}), 'bad row')} left out, as asked.")
 

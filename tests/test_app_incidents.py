@@ -63,6 +63,20 @@ def test_a_good_csv_is_previewed_then_imported_and_the_analysis_updates(db):
     assert not at.file_uploader[0].value  # a fresh uploader for the next file
 
 
+def test_a_stored_incident_with_other_details_is_shown_as_a_conflict_and_kept(db):
+    # DEMO-000001 is stored as malware on 2014-01-03; the file says phishing on 2015-02-01.
+    with Store(db) as store:
+        load_demo(store)
+    at = start(PAGE, user="analyst")
+    upload(at, "changed.csv", GOOD + b"DEMO-000001,2015-02-01,US,phishing\n", "text/csv")
+    at.button(key="incidents_import").click().run()
+    assert not at.exception
+    assert at.warning[0].value.startswith("1 stored incident had different details in changed.csv")
+    with Store(db) as store:
+        kept = store.incidents().set_index("incident_id").loc["DEMO-000001"]
+    assert kept["incident_type"] == "malware"
+
+
 def test_a_bad_file_shows_every_problem_and_stores_nothing_until_bad_rows_are_skipped(db):
     at = start(PAGE, user="analyst")
     assert at.info[-1].value.startswith("No incidents stored yet")

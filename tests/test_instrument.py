@@ -64,7 +64,7 @@ def test_bundled_instrument_has_sections_and_please_specify_questions():
     assert instrument.is_relevant("sector_other", {"sector": "other"})
     assert not instrument.is_relevant("sector_other", {"sector": "retail"})
     cleaned = instrument.clean_answers({**VALID_ANSWERS, "sector": "other", "sector_other": " Shipping "})
-    assert cleaned["sector_other"] == "Shipping"
+    assert cleaned["sector_other"] == " Shipping"  # trailing space dropped, leading kept (no formula exposed)
     assert "country_other" not in cleaned  # not asked
 
 
@@ -374,3 +374,12 @@ def test_records_is_the_inverse_of_tidy():
     records = instrument.records(frame)
     assert all(value is not None for record in records for value in record.values())
     pd.testing.assert_frame_equal(instrument.tidy(records), frame.reset_index(drop=True))
+
+
+def test_text_answers_keep_leading_white_space_so_no_formula_appears():
+    # An imported "\t=1+1" was stored as "=1+1": stripping exposed a formula.
+    instrument = default_instrument()
+    cleaned = instrument.clean_answers({**VALID_ANSWERS, "role": "other", "role_other": "\t=1+1  "})
+    assert cleaned["role_other"] == "\t=1+1"
+    blank = instrument.clean_answers({**VALID_ANSWERS, "role": "other", "role_other": " \t "})
+    assert blank["role_other"] is None

@@ -567,7 +567,8 @@ def _clean_value(question: Question, value: Any) -> tuple[Any, str | None]:
         return [c for c in question.choice_names if c in values], None
     if question.type in {"integer", "decimal"}:
         return _clean_number(question, value)
-    return str(value).strip(), None
+    # Leading white space is kept: stripping "\t=1+1" would turn harmless text into a formula.
+    return str(value).rstrip(), None
 
 
 def _clean_number(question: Question, value: Any) -> tuple[float | int | None, str | None]:
