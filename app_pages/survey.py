@@ -5,6 +5,7 @@ The form is open while a managed wave is open (``Store.current_wave``), or throu
 link ``?invite=TOKEN`` for that invitation's wave.
 """
 
+import logging
 import re
 import uuid
 
@@ -27,8 +28,9 @@ bundled = default_instrument()
 try:
     store = get_store()
     instrument = store.latest_instrument(default=bundled)
-except SurveykitError as error:
-    st.error(f"The survey cannot be shown just now: {error}")
+except SurveykitError:  # details are for the operator's log, not for respondents
+    logging.getLogger("surveykit.app").exception("The survey page could not read the store")
+    st.error("The survey cannot be shown just now. Please try again in a few minutes.")
     st.stop()
 if instrument.id == bundled.id and instrument.version < bundled.version:
     instrument = bundled  # a store written by an older surveykit: ask the current questions

@@ -80,10 +80,32 @@ def served(folder: Path, *arguments: str) -> Iterator[str]:
             process.kill()
 
 
+def choose(page: Any, question: str, label: str) -> None:
+    """Tick ``label`` in the radio group ``question``, as a person would: click, look, and click
+    again if a rerun still in flight (a busy machine) swallowed the click."""
+    from playwright.sync_api import expect
+
+    group = page.get_by_role("radiogroup", name=question)
+    radio = group.get_by_role("radio", name=label, exact=True)
+    for _ in range(3):
+        group.get_by_text(label, exact=True).click()
+        try:
+            expect(radio).to_be_checked(timeout=5_000)
+            return
+        except AssertionError:
+            continue
+    expect(radio).to_be_checked()
+
+
 def complete_survey(
-    page: Any, sections: Sequence[Mapping[str, str]] = SECTIONS, shots: Path | None = None
+    page: Any,
+    sections: Sequence[Mapping[str, str]] = SECTIONS,
+    shots: Path | None = None,
+    *,
+    submit: bool = True,
 ) -> None:
-    """Answer the bundled survey on ``page`` (already at the form), review, and submit once.
+    """Answer the bundled survey on ``page`` (already at the form), review, and submit once
+    (or stop at the review when ``submit`` is False).
 
     Saves a screenshot of each step in ``shots`` when given.
     """
@@ -93,9 +115,7 @@ def complete_survey(
     for number, answers in enumerate(sections, start=1):
         expect(page.get_by_text(f"Section {number} of {len(sections)}")).to_be_visible(timeout=30_000)
         for question, label in answers.items():
-            group = page.get_by_role("radiogroup", name=question)
-            group.get_by_text(label, exact=True).click()
-            expect(group.get_by_role("radio", name=label, exact=True)).to_be_checked()
+            choose(page, question, label)
         if number == 4:
             outages = page.get_by_role("spinbutton", name="How many outages")
             outages.fill("0")
@@ -107,6 +127,8 @@ def complete_survey(
     expect(page.get_by_text("Review your answers")).to_be_visible(timeout=30_000)
     if shots is not None:
         page.screenshot(path=shots / "survey_review.png")
+    if not submit:
+        return
     page.get_by_role("button", name="Submit").dblclick()  # an impatient double click
     expect(page.get_by_text("Thank you, your answers are recorded.")).to_be_visible(timeout=30_000)
     if shots is not None:

@@ -6,7 +6,11 @@ Screenshots of every page are saved in tests/output/e2e/ for a person to look at
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,3 +107,79 @@ def test_a_response_reaches_the_signed_in_analysts_dashboard(app):
             browser.close()
     with Store(database) as store:
         assert store.count_responses("2017-12") == OPEN_WAVE_RESPONSES + 1
+
+
+@pytest.mark.browser
+def test_a_submission_while_the_store_is_locked_is_stored_when_the_lock_ends(app):
+    # The probe: Submit during an import's write lock showed a traceback and lost the answers.
+    # Now the server waits for the lock (up to its busy timeout) and stores the response once.
+    assert CHROMIUM is not None, "Chromium is not installed; scripts/test installs it"
+    from playwright.sync_api import expect, sync_playwright
+
+    app_url, database = app
+    with Store(database) as store:
+        before = store.count_responses()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.goto(app_url)
+            complete_survey(page, submit=False)
+            holder = sqlite3.connect(
+                database.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+            )
+            holder.execute("BEGIN IMMEDIATE")  # what a long import holds
+            release = threading.Timer(4.0, holder.rollback)
+            release.start()
+            try:
+                page.get_by_role("button", name="Submit").click()
+                expect(page.get_by_text("Thank you, your answers are recorded.")).to_be_visible(
+                    timeout=60_000
+                )
+            finally:
+                release.join()
+                holder.close()
+            page.screenshot(path=SHOTS / "survey_after_lock.png")
+        finally:
+            browser.close()
+    with Store(database) as store:
+        assert store.count_responses() == before + 1
+
+
+@pytest.mark.browser
+def test_the_sign_in_wait_grows_with_failed_attempts_in_the_browser(app):
+    # Five failures lock the username for 30 seconds; one more after that lockout doubles it.
+    assert CHROMIUM is not None, "Chromium is not installed; scripts/test installs it"
+    from playwright.sync_api import expect, sync_playwright
+
+    app_url, database = app
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.goto(f"{app_url}/login")
+
+            def sign_in(password: str) -> None:
+                page.get_by_label("Username").fill("analyst")
+                page.locator("input[type=password]").fill(password)
+                page.get_by_role("button", name="Log in").click()
+                page.wait_for_timeout(500)  # the run starts ...
+                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)  # ... and ends
+
+            for _ in range(5):
+                sign_in("wrong")
+                expect(page.get_by_text("Unknown username or wrong password.")).to_be_visible(timeout=30_000)
+            sign_in("demo")  # the right password is not even checked now
+            first = re.compile(r"wait (2[5-9]|30) seconds")  # 30 s after the fifth failure
+            expect(page.get_by_text(first)).to_be_visible(timeout=30_000)
+            # A sixth failure once the first lockout is over (recorded as at that moment).
+            later = datetime.now(UTC) + timedelta(seconds=31)
+            with Store(database) as store:
+                assert store.check_login("analyst", "wrong", now=later) is False
+            sign_in("demo")
+            second = re.compile(r"wait (8[5-9]|9[01]) seconds")  # 60 s after it: 31 + 60 from now
+            expect(page.get_by_text(second)).to_be_visible(timeout=30_000)
+            page.screenshot(path=SHOTS / "login_wait.png")
+            assert page.get_by_role("heading", name="Dashboard").count() == 0
+        finally:
+            browser.close()
