@@ -152,12 +152,20 @@ def test_the_demo_login_is_found_without_locking_out_a_real_analyst(store):
     assert all(demo_login_present(store) for _ in range(10))
     store.add_analyst("analyst", "a-real-passw0rd")
     assert not any(demo_login_present(store) for _ in range(10))
-    # The ten checks tried the demo password once: three real failures later the analyst is
-    # still let in (each check counting would have locked the login).
-    for _ in range(3):
+    # The checks record no failed sign-in: four real failures later the analyst is still let in
+    # (a fifth failure, the check counting as one, would have locked the login).
+    for _ in range(4):
         assert not store.check_login("analyst", "typo")
     assert store.check_login("analyst", "a-real-passw0rd")
     store.add_analyst("analyst", "demo")  # set back to the demo password: found again
     assert demo_login_present(store)
     store.remove_analyst("analyst")
     assert not demo_login_present(store)
+
+
+def test_password_matches_records_no_failure(store):
+    store.add_analyst("analyst", "right")
+    assert store.password_matches("analyst", "right") and store.password_matches(" analyst ", "right")
+    assert not any(store.password_matches("analyst", "wrong") for _ in range(8))
+    assert not store.password_matches("nobody", "right")
+    assert store.check_login("analyst", "right")  # eight wrong checks did not slow sign-in down

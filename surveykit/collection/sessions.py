@@ -82,16 +82,8 @@ def verify_session(store: Store, token: str | None, now: datetime | None = None)
 def demo_login_present(store: Store) -> bool:
     """Whether the demo analyst login (``DEMO_ANALYST``: ``analyst`` / ``demo``) signs in to ``store``.
 
-    The password is tried once per password set and server process: a store has no way to test a
-    password except :meth:`Store.check_login`, which records a failure. So when an analyst named
-    ``analyst`` has another password, this counts as one failed sign-in for that username (of the
-    ``MAX_FAILED_LOGINS`` it takes to slow sign-ins down), once per process. A store without such
-    an analyst is not asked at all.
-
-    Raises
-    ------
-    LoginThrottledError
-        If sign-ins to that username are being slowed down right now (nothing is known then).
+    Checked with :meth:`Store.password_matches`, which records no failed sign-in, once per
+    password set and server process (scrypt is slow on purpose).
     """
     from surveykit.datasets import DEMO_ANALYST
 
@@ -101,7 +93,7 @@ def demo_login_present(store: Store) -> bool:
         return False
     fingerprint = hashlib.sha256(store.url.encode() + b"\n" + key).digest()
     if fingerprint not in _demo_checked:
-        _demo_checked[fingerprint] = store.check_login(username, password, client="surveykit-demo-check")
+        _demo_checked[fingerprint] = store.password_matches(username, password)
     return _demo_checked[fingerprint]
 
 

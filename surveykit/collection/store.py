@@ -1488,6 +1488,17 @@ class Store:
             removed = conn.execute(_analysts.delete().where(_analysts.c.username == username.strip()))
             return removed.rowcount > 0
 
+    def password_matches(self, username: str, password: str) -> bool:
+        """Whether ``password`` is ``username``'s, without recording or slowing anything down.
+
+        For surveykit's own checks (is the well-known demo password still set?), never for what
+        someone types: a sign-in goes through :meth:`check_login`, which slows guessing down.
+        """
+        query = sa.select(_analysts.c.password_hash).where(_analysts.c.username == username.strip())
+        with self._engine.connect() as conn:
+            stored = conn.execute(query).scalar_one_or_none()
+        return stored is not None and _verify_password(password, stored)
+
     def check_login(
         self, username: str, password: str, client: str | None = None, now: datetime | None = None
     ) -> bool:
