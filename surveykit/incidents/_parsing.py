@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -122,25 +123,30 @@ def _display(value: object) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
 
 
+def _cell_text(value: object, *, keep_leading: bool = False) -> str:
+    """One typed cell as text ('' for empty): integral floats lose their '.0', dates are ISO.
+
+    Trailing white space is dropped; leading white space too unless ``keep_leading``.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return text.rstrip() if keep_leading else text.strip()
+
+
 def _text(series: pd.Series, typed: bool) -> pd.Series:
     """Raw cells as ``str`` objects ('' for empty).
 
     CSV cells are already strings and are left as read (parsers strip where it matters);
-    typed cells are converted, integral floats losing their '.0', and stripped.
+    typed cells are converted by :func:`_cell_text` and stripped.
     """
     if not typed:
         return series.reset_index(drop=True)
-
-    def one(value: object) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return str(value).strip()
-
-    return series.map(one).astype(object).reset_index(drop=True)
+    return series.map(_cell_text).astype(object).reset_index(drop=True)
 
 
 def _free_text(series: pd.Series, typed: bool) -> pd.Series:
@@ -148,19 +154,9 @@ def _free_text(series: pd.Series, typed: bool) -> pd.Series:
 
     Stripping a leading tab or carriage return would turn ``\t=1+1`` into a formula.
     """
-
-    def one(value: object) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return str(value).rstrip()
-
     values = series.reset_index(drop=True).astype(object)
     # factorize leaves None and NaN out: they come back as None, blank here.
-    return _per_unique(values, one).fillna("").astype(object)
+    return _per_unique(values, partial(_cell_text, keep_leading=True)).fillna("").astype(object)
 
 
 def _check_length(text: pd.Series, values: pd.Series, name: str, most: int, check: _Checker) -> None:
