@@ -139,3 +139,29 @@ def show_chart(figure: Figure) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=200)
     st.image(buffer.getvalue(), width="stretch")
+
+
+def result_headers(estimate: str, **others: object) -> dict[str, object]:
+    """Plain headers for a table in the result vocabulary (its columns keep their names):
+    ``estimate`` (called ``estimate``), its interval and SE as percentages, p-values, and
+    ``others`` for the table's own columns."""
+    percent = st.column_config.NumberColumn
+    return {
+        "estimate": percent(estimate, format="percent"),
+        "se": percent("SE", format="percent"),
+        "ci_low": percent("95% CI from", format="percent"),
+        "ci_high": percent("95% CI to", format="percent"),
+        "p_value": percent("p", format="%.3f"),
+        "method": "Method",
+        "flag": "Flag",
+        **others,
+    }
+
+
+def responses_or_stop(store: Store) -> int:
+    """The number of stored responses; with none, says how to get some and stops the page."""
+    count = store.count_responses()
+    if count == 0:
+        st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
+        st.stop()
+    return count

@@ -5,7 +5,7 @@ import io
 import streamlit as st
 
 from app_pages._filters import Selection, cached_responses, choose, selected_design
-from app_pages._shared import get_store, require_analyst
+from app_pages._shared import get_store, require_analyst, responses_or_stop
 from surveykit import SurveykitError, default_instrument, plot_categories, plot_share
 from surveykit.publishing.headlines import Overview, overview
 from surveykit.publishing.style import caution_note, format_count
@@ -59,10 +59,7 @@ def _charts(
 require_analyst()
 st.title("Dashboard")
 store = get_store()
-count = store.count_responses()
-if count == 0:
-    st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
-    st.stop()
+count = responses_or_stop(store)
 responses = cached_responses(store)
 instrument = store.latest_instrument(default_instrument())
 selection = choose(store, responses, instrument)

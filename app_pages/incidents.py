@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from matplotlib.figure import Figure
 
-from app_pages._shared import get_store, require_analyst
+from app_pages._shared import get_store, require_analyst, result_headers
 from surveykit import SurveykitError, plot_counts, plot_time_to_resolve, plot_trend
 from surveykit.incidents.importing import import_validated
 from surveykit.incidents.overview import INCIDENT_TYPE_LABELS, IncidentOverview, incident_overview
@@ -20,21 +20,15 @@ from surveykit.incidents.uploads import UPLOAD_TYPES, CheckedUpload, problems_cs
 PREVIEW_ROWS = 20
 PROBLEMS_SHOWN = 20  # more than this and the full list is also offered as a CSV download
 # Plain headers for the growth tables (the columns keep the result vocabulary's names).
-GROWTH_HEADERS = {
-    "incident_type": "Incident type",
-    "country": "Country",
-    "period": "Year",
-    "estimate": st.column_config.NumberColumn("Growth", format="percent"),
-    "se": st.column_config.NumberColumn("SE", format="percent"),
-    "ci_low": st.column_config.NumberColumn("95% CI from", format="percent"),
-    "ci_high": st.column_config.NumberColumn("95% CI to", format="percent"),
-    "method": "Method",
-    "flag": "Flag",
-    "count": "Incidents",
-    "previous_count": "Year before",
-    "rate_ratio": st.column_config.NumberColumn("Rate ratio", format="%.3f"),
-    "p_value": st.column_config.NumberColumn("p", format="%.3f"),
-}
+GROWTH_HEADERS = result_headers(
+    "Growth",
+    incident_type="Incident type",
+    country="Country",
+    period="Year",
+    count="Incidents",
+    previous_count="Year before",
+    rate_ratio=st.column_config.NumberColumn("Rate ratio", format="%.3f"),
+)
 
 
 @st.cache_data(show_spinner="Loading the stored incidents...")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages._filters import cached_design, cached_responses, weighting_switch
-from app_pages._shared import get_store, require_analyst, show_chart
+from app_pages._shared import get_store, require_analyst, responses_or_stop, result_headers, show_chart
 from surveykit import SurveykitError, default_instrument, plot_change, plot_regions
 from surveykit.publishing.breakdowns import regional_breakdown
 from surveykit.survey.selection import weighting_statement
@@ -11,9 +11,7 @@ from surveykit.survey.selection import weighting_statement
 require_analyst()
 st.title("Regions")
 store = get_store()
-if store.count_responses() == 0:
-    st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
-    st.stop()
+responses_or_stop(store)
 responses = cached_responses(store)
 instrument = store.latest_instrument(default_instrument())
 GROUPS = {"country": "Country", "org_size": "Organisation size", "sector": "Sector"}
@@ -83,18 +81,14 @@ st.dataframe(
         ["from", "to", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "n_from", "n_to", "flag"]
     ].replace(named),
     hide_index=True,
-    column_config={
-        "from": "First",
-        "to": "Second",
-        "estimate": st.column_config.NumberColumn("Difference", format="percent"),
-        "ci_low": st.column_config.NumberColumn("95% CI from", format="percent"),
-        "ci_high": st.column_config.NumberColumn("95% CI to", format="percent"),
-        "p_value": st.column_config.NumberColumn("p", format="%.3f"),
-        "p_adjusted": st.column_config.NumberColumn("p (Holm)", format="%.3f"),
-        "n_from": "n (first)",
-        "n_to": "n (second)",
-        "flag": "Flag",
-    },
+    column_config=result_headers(
+        "Difference",
+        to="Second",
+        p_adjusted=st.column_config.NumberColumn("p (Holm)", format="%.3f"),
+        n_from="n (first)",
+        n_to="n (second)",
+        **{"from": "First"},  # a keyword Python reserves
+    ),
 )
 if result.change is not None:
     st.subheader(f"Change since {compare}")

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._filters import Selection, cached_responses, choose
-from app_pages._shared import get_store, require_analyst
+from app_pages._shared import get_store, require_analyst, responses_or_stop
 from surveykit import SurveykitError, build_report, default_instrument
 
 MIME = {
@@ -45,10 +45,7 @@ def _download(label: str, name: str, data: bytes, key: str, column=st) -> None:
 require_analyst()
 st.title("Reports")
 store = get_store()
-count = store.count_responses()
-if count == 0:
-    st.info("No responses yet. Load the demo data with `surveykit demo` or collect some.")
-    st.stop()
+count = responses_or_stop(store)
 instrument = store.latest_instrument(default_instrument())
 selection = choose(store, cached_responses(store), instrument)
 st.caption(
