@@ -197,45 +197,6 @@ def test_eight_processes_opening_an_empty_store_all_succeed(store_url):
     assert _run_at_once(store_url, _open_store) == [f"version {SCHEMA_VERSION}"] * 8
 
 
-# --- imports killed part-way -----------------------------------------------------------------
-
-
-def _import_incidents(url: str, frame, started) -> None:
-    with Store(url) as store:
-        started.set()
-        store.add_incidents(frame)
-
-
-@pytest.mark.parametrize("delay", [0.1, 0.5, 1.0, 30.0])
-def test_an_import_killed_part_way_leaves_the_store_unchanged_or_complete(sqlite_url, delay):
-    import os
-    import signal
-
-    from bench.bench_load import big_incident_log
-    from surveykit import demo_incidents
-
-    with Store(sqlite_url) as store:
-        store.add_incidents(demo_incidents().head(100))
-        store.submit(INSTRUMENT, VALID_ANSWERS, wave="2016-12")
-    frame = big_incident_log(40_000)
-    context = multiprocessing.get_context("fork")
-    started = context.Event()
-    child = context.Process(target=_import_incidents, args=(sqlite_url, frame, started))
-    child.start()
-    assert started.wait(30)
-    child.join(delay)
-    if child.exitcode is None:
-        os.kill(child.pid, signal.SIGKILL)
-    child.join(30)
-    finished = child.exitcode == 0
-    if delay in (0.1, 30.0):  # surely killed part-way; surely finished (the others may be either)
-        assert finished == (delay == 30.0)
-    with Store(sqlite_url) as store:
-        assert store.count_incidents() == (100 + len(frame) if finished else 100)
-        assert store.count_responses() == 1
-        assert store.add_incidents(demo_incidents().head(150)) == 50  # usable, no lock left behind
-
-
 # --- load ------------------------------------------------------------------------------------
 
 

@@ -198,18 +198,28 @@ def _open_at_once(url: str, processes: int = 4) -> list[str]:
     return found
 
 
-def _downgrade_to_version_1(url: str) -> None:
-    """Make a store exactly as surveykit with schema version 1 left it: version 1 had the same
-    meta, instruments, responses, incidents and analysts tables, and none of the others."""
+def _downgrade(url: str, version: int) -> None:
+    """Make a store exactly as surveykit with an older schema version left it.
+
+    Version 1 had the meta, instruments, responses, incidents and analysts tables; version 2 added
+    waves, invitations, margins and login attempts; version 3 added the imports table and the
+    ``import_id`` column (with its index) on responses and incidents.
+    """
     engine = sa.create_engine(resolve_db_url(url))
     with engine.begin() as conn:
-        for table in ("login_attempts", "margins", "invitations", "waves"):
-            conn.exec_driver_sql(f"DROP TABLE {table}")
-        conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        conn.exec_driver_sql("DROP TABLE imports")
+        for table in ("responses", "incidents"):
+            conn.exec_driver_sql(f"DROP INDEX ix_{table}_import")
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN import_id")
+        if version == 1:
+            for table in ("login_attempts", "margins", "invitations", "waves"):
+                conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql(f"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'")
     engine.dispose()
 
 
-def test_version_1_store_is_upgraded_in_place_keeping_every_row(store_url):
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_store_is_upgraded_in_place_keeping_every_row(store_url, version):
     instrument = default_instrument()
     with Store(store_url) as old:
         first = old.submit(instrument, VALID_ANSWERS, wave="2015-12")
@@ -217,13 +227,14 @@ def test_version_1_store_is_upgraded_in_place_keeping_every_row(store_url):
         old.add_analyst("ana", "s3cret")
         old.add_incidents(demo_incidents().head(5))
         before = old.responses()
-    _downgrade_to_version_1(store_url)
+    _downgrade(store_url, version)
     with Store(store_url) as upgraded:
-        assert upgraded.schema_version == SCHEMA_VERSION == 2
+        assert upgraded.schema_version == SCHEMA_VERSION == 3
         pd.testing.assert_frame_equal(upgraded.responses(), before)
         assert upgraded.check_login("ana", "s3cret")
         assert upgraded.count_incidents() == 5
         assert upgraded.list_waves()["status"].tolist() == ["unmanaged", "unmanaged"]
+        assert upgraded.add_incidents(demo_incidents().head(8)) == 3
         upgraded.open_wave("2017-06")
         assert upgraded.submit(instrument, VALID_ANSWERS, wave="2017-06").created
         assert first.respondent_id in set(upgraded.responses()["respondent_id"])
@@ -238,7 +249,7 @@ def test_concurrent_openers_of_an_empty_store_all_succeed(store_url):
 def test_concurrent_openers_of_a_version_1_store_all_succeed(store_url):
     with Store(store_url) as old:
         old.submit(default_instrument(), VALID_ANSWERS, wave="2016-12")
-    _downgrade_to_version_1(store_url)
+    _downgrade(store_url, 1)
     assert _open_at_once(store_url) == []
     with Store(store_url) as opened:
         assert opened.schema_version == SCHEMA_VERSION

@@ -240,6 +240,9 @@ def _validate(
         row_wave = _kept_text(record.get("wave")) or wave or ""
         if not row_wave.strip():
             row_problems.append(Problem(number, "wave", "", "no wave given for this row"))
+        elif row_wave != row_wave.lstrip():
+            reason = "a wave cannot start with white space"
+            row_problems.append(Problem(number, "wave", _show(row_wave), reason))
         elif len(row_wave) > limits.max_wave_chars:
             reason = f"a wave has at most {limits.max_wave_chars} characters"
             row_problems.append(Problem(number, "wave", _show(row_wave), reason))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import os
 import random
@@ -45,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
+from surveykit._limits import shorten
 from surveykit.collection.instrument import Instrument
 from surveykit.exceptions import (
     InvitationError,
@@ -70,7 +72,7 @@ __all__ = [
     "resolve_db_url",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB_URL = "sqlite:///surveykit.db"
 _SCHEMES = {
     "sqlite": "sqlite",
@@ -80,6 +82,7 @@ _SCHEMES = {
     "postgresql+psycopg2": "postgresql+psycopg2",
 }
 
+_log = logging.getLogger(__name__)
 _metadata = sa.MetaData()
 
 _meta = sa.Table(
@@ -111,11 +114,13 @@ _responses = sa.Table(
     sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("answers", sa.Text, nullable=False),
+    sa.Column("import_id", sa.Integer, nullable=True),
     sa.ForeignKeyConstraint(
         ["instrument_id", "instrument_version"],
         ["instruments.instrument_id", "instruments.version"],
     ),
     sa.Index("ix_responses_instrument_wave", "instrument_id", "wave"),
+    sa.Index("ix_responses_import", "import_id"),
 )
 
 _SQL_TYPES: dict[str, Any] = {
@@ -135,6 +140,8 @@ _incidents = sa.Table(
         for name in INCIDENT_COLUMNS
     ),
     sa.Column("imported_at", sa.DateTime, nullable=False),
+    sa.Column("import_id", sa.Integer, nullable=True),
+    sa.Index("ix_incidents_import", "import_id"),
 )
 
 _analysts = sa.Table(
@@ -189,6 +196,22 @@ _login_failures = sa.Table(
 
 _V2_TABLES = [_waves, _invitations, _margins, _login_failures]
 
+# --- schema version 3 ------------------------------------------------------------------------
+
+_imports = sa.Table(
+    "imports",
+    _metadata,
+    # A bulk import commits its rows in batches, each tagged with the import's id; they stay
+    # invisible to every read until ``finished_at`` is set in one short last transaction.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Column("abandoned_at", sa.DateTime, nullable=True),
+    sa.Column("rows", sa.Integer, nullable=True),
+)
+
 WaveStatus = Literal["scheduled", "open", "closed", "unmanaged"]
 InvitationStatus = Literal["unknown", "used", "revoked", "valid"]
 
@@ -197,11 +220,17 @@ LOGIN_WINDOW = timedelta(minutes=15)
 _FIRST_LOCKOUT = timedelta(seconds=30)
 
 DEFAULT_BUSY_TIMEOUT = 30.0
+DEFAULT_IMPORT_STALE_AFTER = 120.0
 BUSY_MESSAGE = (
     "The survey store is busy; your answers were not saved yet. Please press Submit again in a moment."
 )
 _RACE_ATTEMPTS = 4
 _STAGING_BATCH = 5000
+# Rows per write transaction of a bulk import: each holds the write lock for well under a second.
+_INCIDENT_BATCH = 50_000
+_RESPONSE_BATCH = 5_000
+_DELETE_BATCH = 50_000
+_BATCH_PAUSE = 0.12
 _RETRY_STATES = {"40001", "40P01"}  # PostgreSQL serialization_failure, deadlock_detected
 _T = TypeVar("_T")
 
@@ -214,7 +243,18 @@ def _migrate_1_to_2(conn: sa.Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}
+def _migrate_2_to_3(conn: sa.Connection) -> None:
+    """Version 3 adds the imports table and tags responses and incidents with their import."""
+    _imports.create(conn, checkfirst=True)
+    for table in (_responses, _incidents):
+        if "import_id" not in {c["name"] for c in sa.inspect(conn).get_columns(table.name)}:
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN import_id INTEGER"))
+        for index in table.indexes:
+            if index.name and index.name.endswith("_import"):
+                index.create(conn, checkfirst=True)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 _RESPONSE_META = ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
 _COUNT_META = ["wave", "source", "instrument_id"]
@@ -263,16 +303,16 @@ def resolve_db_url(url: str | None = None) -> str:
     return f"{driver}://{rest}"
 
 
-def _busy_timeout(seconds: float | None) -> float:
-    """The bound on waiting for the write lock: the argument, else ``SURVEYKIT_BUSY_TIMEOUT``, else 30 s."""
+def _seconds(seconds: float | None, variable: str, default: float, name: str) -> float:
+    """A bound in seconds: the argument, else the environment ``variable``, else ``default``."""
     if seconds is None:
-        text = os.environ.get("SURVEYKIT_BUSY_TIMEOUT", "").strip()
+        text = os.environ.get(variable, "").strip()
         try:
-            seconds = float(text) if text else DEFAULT_BUSY_TIMEOUT
+            seconds = float(text) if text else default
         except ValueError:
-            raise StoreError(f"SURVEYKIT_BUSY_TIMEOUT must be a number of seconds, got {text!r}") from None
+            raise StoreError(f"{variable} must be a number of seconds, got {text!r}") from None
     if not math.isfinite(seconds) or seconds < 0:
-        raise StoreError(f"busy_timeout must be a non-negative number of seconds, got {seconds!r}")
+        raise StoreError(f"{name} must be a non-negative number of seconds, got {seconds!r}")
     return float(seconds)
 
 
@@ -332,6 +372,13 @@ class Store:
         Seconds a write waits for another writer's lock on SQLite before giving up with
         :class:`~surveykit.exceptions.StoreBusyError`; defaults to ``SURVEYKIT_BUSY_TIMEOUT`` or
         30.
+    import_stale_after : float, optional
+        Seconds without progress after which a bulk import is taken for dead (its process was
+        killed, say) and the rows it committed are removed by the next import; defaults to
+        ``SURVEYKIT_IMPORT_STALE_AFTER`` or 120.
+    import_batch : int, optional
+        Rows per write transaction of a bulk import (by default 50,000 incidents or 5,000
+        responses, each well under a second of holding the write lock); smaller for a slow disk.
 
     Raises
     ------
@@ -348,9 +395,30 @@ class Store:
     True
     """
 
-    def __init__(self, url: str | None = None, *, busy_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        busy_timeout: float | None = None,
+        import_stale_after: float | None = None,
+        import_batch: int | None = None,
+    ) -> None:
         self.url = resolve_db_url(url)
-        self.busy_timeout = _busy_timeout(busy_timeout)
+        self.busy_timeout = _seconds(
+            busy_timeout, "SURVEYKIT_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT, "busy_timeout"
+        )
+        if import_batch is not None and (
+            isinstance(import_batch, bool) or not isinstance(import_batch, int) or import_batch < 1
+        ):
+            raise StoreError(f"import_batch must be a positive whole number of rows, got {import_batch!r}")
+        self._incident_batch = import_batch or _INCIDENT_BATCH
+        self._response_batch = import_batch or _RESPONSE_BATCH
+        self.import_stale_after = _seconds(
+            import_stale_after,
+            "SURVEYKIT_IMPORT_STALE_AFTER",
+            DEFAULT_IMPORT_STALE_AFTER,
+            "import_stale_after",
+        )
         try:
             self._engine = sa.create_engine(self.url, future=True)
             if self._engine.dialect.name == "sqlite":
@@ -686,27 +754,11 @@ class Store:
             raise StoreError(f"The idempotency key {repeated!r} appears more than once in one batch.")
         definition = json.dumps(instrument.to_dict(), sort_keys=True)
 
+        if not form and len(rows) > self._response_batch:
+            return self._bulk_responses(instrument, rows, definition)
+
         def store(conn: sa.Connection) -> list[SubmitResult]:
-            results: list[SubmitResult] = []
-            existing: dict[str, tuple[str, str]] = {}
-            for chunk in _chunks(keys, 500):
-                query = sa.select(
-                    _responses.c.idempotency_key, _responses.c.respondent_id, _responses.c.answers
-                ).where(_responses.c.idempotency_key.in_(chunk))
-                existing.update({k: (rid, a) for k, rid, a in conn.execute(query)})
-            new_rows = []
-            for row in rows:
-                found = existing.get(row["idempotency_key"])
-                if found is None:
-                    new_rows.append(row)
-                    results.append(SubmitResult(row["respondent_id"], created=True))
-                elif found[1] == row["answers"]:
-                    results.append(SubmitResult(found[0], created=False))
-                else:
-                    raise StoreError(
-                        f"The idempotency key {row['idempotency_key']!r} was already used for a "
-                        "different response; nothing was stored."
-                    )
+            results, new_rows = _classify(conn, rows)
             if form and new_rows:
                 (row,) = new_rows
                 already = self._admit(conn, row, invitation)
@@ -722,6 +774,24 @@ class Store:
         # A submission racing another with the same key loses at the unique index; run again, it
         # finds the winner's response and answers "already recorded" (created=False).
         return self._write(store, conflict="The responses conflict with stored ones")
+
+    def _bulk_responses(
+        self, instrument: Instrument, rows: list[dict[str, Any]], definition: str
+    ) -> list[SubmitResult]:
+        """Store many responses as one bulk import: batches invisible until the last commits."""
+        with self._bulk_import("responses") as import_id, self._engine.connect() as conn:
+            with conn.begin():
+                results, new_rows = _classify(conn, rows)
+            with self._import_batch(conn, import_id):
+                self._save_instrument(conn, instrument, definition)
+            try:
+                for chunk in _chunks(new_rows, self._response_batch):
+                    with self._import_batch(conn, import_id):
+                        conn.execute(_responses.insert(), [{**row, "import_id": import_id} for row in chunk])
+            except IntegrityError as exc:
+                raise StoreError(f"The responses conflict with stored ones: {_one_line(exc.orig)}") from None
+            self._finish_import(conn, import_id, _responses)
+        return results
 
     def _admit(self, conn: sa.Connection, row: dict[str, Any], token: str | None) -> SubmitResult | None:
         """Check a form submission against its wave and use up its invitation.
@@ -780,7 +850,7 @@ class Store:
 
     def count_responses(self, wave: str | None = None) -> int:
         """Number of stored responses, optionally in one wave."""
-        query = sa.select(sa.func.count()).select_from(_responses)
+        query = sa.select(sa.func.count()).select_from(_responses).where(_visible(_responses))
         if wave is not None:
             query = query.where(_responses.c.wave == wave)
         with self._engine.connect() as conn:
@@ -788,7 +858,9 @@ class Store:
 
     def waves(self) -> list[str]:
         """Survey waves present, in order."""
-        query = sa.select(_responses.c.wave).distinct().order_by(_responses.c.wave)
+        query = (
+            sa.select(_responses.c.wave).distinct().where(_visible(_responses)).order_by(_responses.c.wave)
+        )
         with self._engine.connect() as conn:
             return [w for (w,) in conn.execute(query)]
 
@@ -808,14 +880,18 @@ class Store:
         instrument_id : str, optional
             Needed when the store holds several instruments.
         """
-        query = sa.select(
-            _responses.c.respondent_id,
-            _responses.c.wave,
-            _responses.c.submitted_at,
-            _responses.c.instrument_id,
-            _responses.c.instrument_version,
-            _responses.c.answers,
-        ).order_by(_responses.c.id)
+        query = (
+            sa.select(
+                _responses.c.respondent_id,
+                _responses.c.wave,
+                _responses.c.submitted_at,
+                _responses.c.instrument_id,
+                _responses.c.instrument_version,
+                _responses.c.answers,
+            )
+            .where(_visible(_responses))
+            .order_by(_responses.c.id)
+        )
         if isinstance(wave, str):
             query = query.where(_responses.c.wave == wave)
         elif wave is not None:
@@ -899,7 +975,11 @@ class Store:
                     f"Cannot count responses by {name!r}: it {reason}; choose from {_COUNT_META} "
                     f"or the single-answer questions {single}."
                 )
-        query = sa.select(*columns, sa.func.count().label("responses")).select_from(_responses)
+        query = (
+            sa.select(*columns, sa.func.count().label("responses"))
+            .select_from(_responses)
+            .where(_visible(_responses))
+        )
         if wave is not None:
             query = query.where(_responses.c.wave == wave)
         if source is not None:
@@ -933,8 +1013,10 @@ class Store:
             Keep only this wave, or only responses from this source.
         """
         columns = ["respondent_id", "wave", "source", "submitted_at", "instrument_id", "instrument_version"]
-        query = sa.select(*[_responses.c[c] for c in columns]).order_by(
-            _responses.c.submitted_at.desc(), _responses.c.id.desc()
+        query = (
+            sa.select(*[_responses.c[c] for c in columns])
+            .where(_visible(_responses))
+            .order_by(_responses.c.submitted_at.desc(), _responses.c.id.desc())
         )
         if wave is not None:
             query = query.where(_responses.c.wave == wave)
@@ -987,7 +1069,7 @@ class Store:
                 "delete_responses needs wave=, source= or respondent_ids= to say which responses to "
                 "delete; to delete every stored response, pass everything=True."
             )
-        conditions = []
+        conditions = [_visible(_responses)]
         if wave is not None:
             conditions.append(_responses.c.wave == wave)
         if source is not None:
@@ -1077,7 +1159,7 @@ class Store:
         StoreError
             If ``old`` is not a wave, or ``new`` is blank, too long or already a wave.
         """
-        old, new = old.strip(), _wave_name(new)
+        old, new = old.rstrip(), _wave_name(new)
         with self._begin() as conn:
             if self._wave_exists(conn, new):
                 raise StoreError(f"Wave {new!r} already exists; pick another name or rename that wave first.")
@@ -1121,7 +1203,11 @@ class Store:
         invitations, invitations_used``; times are naive UTC, missing for unmanaged waves.
         """
         moment = _naive_utc(now) if now is not None else _now()
-        counts = sa.select(_responses.c.wave, sa.func.count()).group_by(_responses.c.wave)
+        counts = (
+            sa.select(_responses.c.wave, sa.func.count())
+            .where(_visible(_responses))
+            .group_by(_responses.c.wave)
+        )
         invited = sa.select(
             _invitations.c.wave,
             sa.func.count(),
@@ -1166,12 +1252,15 @@ class Store:
 
     def _wave_exists(self, conn: sa.Connection, name: str) -> bool:
         in_waves = sa.select(_waves.c.name).where(_waves.c.name == name)
-        in_responses = sa.select(_responses.c.wave).where(_responses.c.wave == name).limit(1)
+        in_responses = (
+            sa.select(_responses.c.wave).where(_responses.c.wave == name, _visible(_responses)).limit(1)
+        )
         return conn.execute(in_waves).first() is not None or conn.execute(in_responses).first() is not None
 
     def _wave_names(self, conn: sa.Connection) -> list[str]:
         managed = set(conn.scalars(sa.select(_waves.c.name)))
-        return sorted(managed | set(conn.scalars(sa.select(_responses.c.wave).distinct())))
+        stored = sa.select(_responses.c.wave).distinct().where(_visible(_responses))
+        return sorted(managed | set(conn.scalars(stored)))
 
     # --- invitations ----------------------------------------------------------------------
 
@@ -1371,15 +1460,124 @@ class Store:
             levels[level] = value
         self.set_margins(margins)
 
+    # --- bulk imports ---------------------------------------------------------------------
+
+    @contextmanager
+    def _bulk_import(self, kind: str) -> Iterator[int]:
+        """Start a bulk import and yield its id; abandon it (and remove its rows) on any error.
+
+        One bulk import runs at a time: a second waits up to ``busy_timeout`` for the first to
+        end. An import without progress for ``import_stale_after`` seconds (its process was
+        killed) is abandoned, and its rows removed, by the next one.
+        """
+        import_id = self._start_import(kind)
+        try:
+            yield import_id
+        except BaseException:
+            self._abandon_import(import_id)
+            raise
+
+    def _start_import(self, kind: str) -> int:
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            self._clear_abandoned_imports()
+            with self._begin() as conn:
+                now = _now()
+                pending = conn.execute(sa.select(_imports).where(_imports.c.finished_at.is_(None))).all()
+                stalled = now - timedelta(seconds=self.import_stale_after)
+                stale = [r.id for r in pending if r.abandoned_at is None and r.heartbeat_at < stalled]
+                if stale:
+                    conn.execute(_imports.update().where(_imports.c.id.in_(stale)).values(abandoned_at=now))
+                    continue  # remove their rows first
+                if not pending:
+                    started = conn.execute(
+                        _imports.insert().values(kind=kind, started_at=now, heartbeat_at=now)
+                    )
+                    return int(started.inserted_primary_key[0])
+            running = [r for r in pending if r.abandoned_at is None]
+            if running and time.monotonic() >= deadline:
+                raise StoreBusyError(
+                    f"Another import, started at {running[0].started_at:%Y-%m-%d %H:%M:%S} UTC, is still "
+                    "being stored; nothing was imported. Try again when it has finished."
+                )
+            time.sleep(0.25 if running else 0)
+
+    @contextmanager
+    def _import_batch(self, conn: sa.Connection, import_id: int) -> Iterator[None]:
+        """One write transaction of a bulk import on ``conn``, after checking it is still alive."""
+        with self._locked(conn):
+            alive = conn.execute(
+                _imports.update()
+                .where(
+                    _imports.c.id == import_id,
+                    _imports.c.finished_at.is_(None),
+                    _imports.c.abandoned_at.is_(None),
+                )
+                .values(heartbeat_at=_now())
+            )
+            if alive.rowcount != 1:
+                raise StoreError(
+                    f"This import made no progress for over {self.import_stale_after:g} s and was "
+                    "abandoned; nothing from it is stored. Run it again."
+                )
+            yield
+        if self.dialect == "sqlite":
+            # SQLite's lock is not fair: a waiting writer polls, sleeping up to 0.1 s between
+            # tries, and would lose the lock to the next batch every time. Let it in.
+            time.sleep(_BATCH_PAUSE)
+
+    def _finish_import(self, conn: sa.Connection, import_id: int, table: sa.Table) -> int:
+        """Make every row of the import visible at once; return how many it stored."""
+        with self._import_batch(conn, import_id):
+            rows = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.import_id == import_id)
+            ).scalar_one()
+            conn.execute(
+                _imports.update().where(_imports.c.id == import_id).values(finished_at=_now(), rows=rows)
+            )
+        return int(rows)
+
+    def _abandon_import(self, import_id: int) -> None:
+        """Mark an unfinished import abandoned and remove its rows, or leave that to the next import."""
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    _imports.update()
+                    .where(_imports.c.id == import_id, _imports.c.finished_at.is_(None))
+                    .values(abandoned_at=_now())
+                )
+            self._clear_abandoned_imports()
+        except (StoreError, sa.exc.SQLAlchemyError) as exc:
+            _log.warning("Import %s failed; the next import removes its rows (%s)", import_id, _one_line(exc))
+
+    def _clear_abandoned_imports(self) -> None:
+        """Delete the rows of abandoned imports in batches, then the imports themselves."""
+        with self._engine.connect() as conn:
+            abandoned = list(
+                conn.scalars(sa.select(_imports.c.id).where(_imports.c.abandoned_at.is_not(None)))
+            )
+        for import_id in abandoned:
+            for table, key in ((_incidents, _incidents.c.incident_id), (_responses, _responses.c.id)):
+                while True:
+                    with self._begin() as conn:
+                        doomed = sa.select(key).where(table.c.import_id == import_id).limit(_DELETE_BATCH)
+                        deleted = conn.execute(table.delete().where(key.in_(doomed))).rowcount
+                    if deleted < _DELETE_BATCH:
+                        break
+            with self._begin() as conn:
+                conn.execute(_imports.delete().where(_imports.c.id == import_id))
+
     # --- incidents ------------------------------------------------------------------------
 
     def add_incidents(self, frame: pd.DataFrame) -> int:
         """Insert incidents in the canonical schema, all or none, skipping stored ids.
 
-        The rows are first written in batches to a temporary staging table private to this
-        connection, which takes no lock on the store; one short transaction at the end copies the
-        new ones in. So a long import never keeps submissions waiting for more than that last
-        step, and an import that fails or is killed part-way leaves the store as it was.
+        The rows are first written to a temporary staging table private to this connection,
+        which takes no lock on the store. A small import is then copied in by one transaction; a
+        large one is a bulk import (see :meth:`imports`): batches of 50,000 rows, each a short
+        write transaction, invisible to every read until the last transaction makes the whole
+        import visible at once. So a long import never keeps a submission waiting for more than
+        one batch, and an import that fails or is killed part-way leaves the store as it was.
 
         Parameters
         ----------
@@ -1394,7 +1592,10 @@ class Store:
         Raises
         ------
         StoreError
-            If a canonical column is missing or an incident id is blank.
+            If a canonical column is missing or an incident id is blank, or another import is
+            storing the same ids at the same moment.
+        StoreBusyError
+            If another bulk import was still running after ``busy_timeout``; nothing was stored.
         """
         missing = [c for c in INCIDENT_COLUMNS if c not in frame.columns]
         if missing:
@@ -1402,7 +1603,8 @@ class Store:
         ids = frame["incident_id"]
         if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
             raise StoreError("Every incident needs a non-blank incident_id.")
-        frame = frame.drop_duplicates("incident_id")
+        # In key order, the primary-key index grows at its end: the copies are several times faster.
+        frame = frame.drop_duplicates("incident_id").sort_values("incident_id", kind="stable")
         records = _incident_records(frame[INCIDENT_COLUMNS])
         imported_at = _now()
         for record in records:
@@ -1411,16 +1613,28 @@ class Store:
         staging = sa.Table(
             "incident_staging",
             sa.MetaData(),
-            *(sa.Column(c.name, c.type) for c in _incidents.columns),
+            sa.Column("position", sa.Integer, primary_key=True),
+            *(sa.Column(c, _incidents.c[c].type) for c in columns),
             prefixes=["TEMPORARY"],
         )
-        # In key order, the primary-key index grows at its end: the locked copy is several times faster.
-        new = (
-            sa.select(*[staging.c[c] for c in columns])
-            .where(~sa.exists().where(_incidents.c.incident_id == staging.c.incident_id))
-            .order_by(staging.c.incident_id)
-        )
+        for position, record in enumerate(records):
+            record["position"] = position
         count = sa.select(sa.func.count()).select_from(_incidents)  # rowcount is -1 on psycopg here
+
+        def copy(conn: sa.Connection, first: int, last: int, import_id: int | None) -> None:
+            new = sa.select(*[staging.c[c] for c in columns], sa.literal(import_id, sa.Integer)).where(
+                staging.c.position.between(first, last),
+                ~sa.exists().where(_incidents.c.incident_id == staging.c.incident_id, _visible(_incidents)),
+            )
+            try:
+                conn.execute(_incidents.insert().from_select([*columns, "import_id"], new))
+            except IntegrityError as exc:
+                # An id missing a moment ago can only be held now by an import still running.
+                raise StoreError(
+                    f"The database refused the incidents ({_one_line(exc.orig)}); nothing was stored. "
+                    "If another import is running, import them again when it has finished."
+                ) from None
+
         with self._engine.connect() as conn:
             try:
                 with conn.begin():
@@ -1428,26 +1642,27 @@ class Store:
                 for chunk in _chunks(records, _STAGING_BATCH):
                     with conn.begin():
                         conn.execute(staging.insert(), chunk)
-                for attempt in range(_RACE_ATTEMPTS):
-                    try:
-                        with self._locked(conn):
-                            before = conn.execute(count).scalar_one()
-                            conn.execute(_incidents.insert().from_select(columns, new))
-                            return int(conn.execute(count).scalar_one() - before)
-                    except IntegrityError:
-                        # On PostgreSQL another import may have stored some of these ids since the
-                        # NOT EXISTS check; SQLite's write lock rules that out, so there (and after
-                        # the last attempt) the database refused the rows: the caller reports it.
-                        if self.dialect != "postgresql" or attempt == _RACE_ATTEMPTS - 1:
-                            raise
+                if len(records) <= self._incident_batch:
+                    with self._locked(conn):
+                        before = conn.execute(count).scalar_one()
+                        copy(conn, 0, len(records), None)
+                        return int(conn.execute(count).scalar_one() - before)
+                with self._bulk_import("incidents") as import_id:
+                    for first in range(0, len(records), self._incident_batch):
+                        with self._import_batch(conn, import_id):
+                            copy(conn, first, first + self._incident_batch - 1, import_id)
+                    return self._finish_import(conn, import_id, _incidents)
             finally:
                 with conn.begin():
                     staging.drop(conn, checkfirst=True)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def incidents(self) -> pd.DataFrame:
         """Stored incidents in the canonical schema, ordered by id."""
-        query = sa.select(*[_incidents.c[c] for c in INCIDENT_COLUMNS]).order_by(_incidents.c.incident_id)
+        query = (
+            sa.select(*[_incidents.c[c] for c in INCIDENT_COLUMNS])
+            .where(_visible(_incidents))
+            .order_by(_incidents.c.incident_id)
+        )
         with self._engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(query).all(), columns=INCIDENT_COLUMNS)
         return _incident_dtypes(frame)
@@ -1455,7 +1670,8 @@ class Store:
     def count_incidents(self) -> int:
         """Number of stored incidents."""
         with self._engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(_incidents)).scalar_one())
+            query = sa.select(sa.func.count()).select_from(_incidents).where(_visible(_incidents))
+            return int(conn.execute(query).scalar_one())
 
     # --- analysts -------------------------------------------------------------------------
 
@@ -1610,12 +1826,24 @@ _WAVE_COLUMNS = [
 ]
 
 
+def _visible(table: sa.Table) -> sa.ColumnElement[bool]:
+    """Rows of ``table`` that reads may see: stored singly, or by a bulk import that finished."""
+    finished = sa.select(_imports.c.id).where(_imports.c.finished_at.is_not(None))
+    return sa.or_(table.c.import_id.is_(None), table.c.import_id.in_(finished))
+
+
 def _wave_name(name: str) -> str:
+    """A wave name as stored: trailing white space dropped, leading white space refused.
+
+    Stripping leading white space could turn ``"\t=1+1"`` into a formula, so it is an error.
+    """
     if not isinstance(name, str) or not name.strip():
-        raise StoreError(f"A wave needs a name (for example '2017-06'), got {name!r}")
-    name = name.strip()
+        raise StoreError(f"A survey wave needs a name (for example '2017-06'), got {shorten(repr(name))}")
+    name = name.rstrip()
+    if name != name.lstrip():
+        raise StoreError(f"The wave name {shorten(repr(name))} starts with white space; remove it.")
     if len(name) > 32:
-        raise StoreError(f"Wave names have at most 32 characters; {name!r} has {len(name)}.")
+        raise StoreError(f"Wave names have at most 32 characters; {shorten(repr(name))} has {len(name)}.")
     return name
 
 
@@ -1681,19 +1909,44 @@ def _margin_rows(margins: Mapping[str, Mapping[str, float]]) -> list[dict[str, A
 
 
 def _response_row(instrument: Instrument, row: Mapping[str, Any]) -> dict[str, Any]:
-    wave = row.get("wave")
-    if not isinstance(wave, str) or not wave.strip():
-        raise StoreError(f"A survey wave is required (for example '2016-12'), got {wave!r}")
+    wave = _wave_name(row.get("wave"))
     return {
         "respondent_id": uuid.uuid4().hex,
         "instrument_id": instrument.id,
         "instrument_version": instrument.version,
-        "wave": wave.strip(),
+        "wave": wave,
         "submitted_at": _naive_utc(row.get("submitted_at") or _now()),
         "idempotency_key": row.get("idempotency_key") or uuid.uuid4().hex,
         "source": row.get("source") or "form",
         "answers": json.dumps(dict(row["answers"]), sort_keys=True),
     }
+
+
+def _classify(
+    conn: sa.Connection, rows: list[dict[str, Any]]
+) -> tuple[list[SubmitResult], list[dict[str, Any]]]:
+    """Each row's result, and the rows not stored yet; a key stored with other answers is an error."""
+    existing: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks([r["idempotency_key"] for r in rows], 500):
+        query = sa.select(
+            _responses.c.idempotency_key, _responses.c.respondent_id, _responses.c.answers
+        ).where(_responses.c.idempotency_key.in_(chunk), _visible(_responses))
+        existing.update({k: (rid, a) for k, rid, a in conn.execute(query)})
+    results: list[SubmitResult] = []
+    new_rows = []
+    for row in rows:
+        found = existing.get(row["idempotency_key"])
+        if found is None:
+            new_rows.append(row)
+            results.append(SubmitResult(row["respondent_id"], created=True))
+        elif found[1] == row["answers"]:
+            results.append(SubmitResult(found[0], created=False))
+        else:
+            raise StoreError(
+                f"The idempotency key {row['idempotency_key']!r} was already used for a "
+                "different response; nothing was stored."
+            )
+    return results, new_rows
 
 
 def _now() -> datetime:
@@ -1712,20 +1965,25 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 
 def _incident_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = frame.astype(object).where(frame.notna(), None)
-    records = out.to_dict("records")
-    for record in records:
-        for key in ("detected_at", "resolved_at"):
-            if isinstance(record[key], pd.Timestamp):
-                record[key] = _naive_utc(record[key].to_pydatetime())
-        if isinstance(record["occurred_on"], pd.Timestamp | datetime):
-            record["occurred_on"] = record["occurred_on"].date()
-        for key in ("year", "month", "day"):
-            if record[key] is not None:
-                record[key] = int(record[key])
-        if record["loss_amount"] is not None:
-            record["loss_amount"] = float(record["loss_amount"])
-    return records
+    """Rows for the database, converted a column at a time: times naive UTC, days as dates."""
+    columns: dict[str, list[Any]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name in ("detected_at", "resolved_at", "occurred_on"):
+            moments = pd.to_datetime(column)
+            if moments.dt.tz is not None:
+                moments = moments.dt.tz_convert(UTC).dt.tz_localize(None)
+            values = moments.dt.date if name == "occurred_on" else pd.Series(moments.dt.to_pydatetime())
+            missing = moments.isna()
+            columns[name] = [None if gap else v for v, gap in zip(values, missing, strict=True)]
+        elif name in ("year", "month", "day"):
+            columns[name] = [None if pd.isna(v) else int(v) for v in column]
+        elif name == "loss_amount":
+            columns[name] = [None if pd.isna(v) else float(v) for v in column]
+        else:
+            columns[name] = column.astype(object).where(column.notna(), None).tolist()
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _incident_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
