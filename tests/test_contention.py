@@ -1,5 +1,6 @@
-"""The store under contention: a held write lock, racing submissions and openers, and imports
-killed part-way, on real SQLite files and a real PostgreSQL server."""
+"""The store under contention: a held write lock, racing submissions and openers, and
+submissions during an import, on real SQLite files and a real PostgreSQL server (imports killed
+part-way are in test_bulk_imports.py)."""
 
 from __future__ import annotations
 
