@@ -28,7 +28,10 @@ class Limits:
     max_part_bytes : int
         Largest uncompressed part of an XLSX workbook (a sheet, the shared strings).
     max_unpacked_bytes : int
-        Largest total of an XLSX workbook's parts once uncompressed.
+        Largest total of an archive's contents once uncompressed: an XLSX workbook's parts, or
+        the files of a ZIP upload.
+    max_archive_files : int
+        Most files in a ZIP upload (the public VCDB has about 10,000 incidents).
     max_compression_ratio : float
         Largest ratio of uncompressed to compressed size of an XLSX part over 1 MB (real
         workbooks stay under about 30; a zip bomb is in the hundreds or thousands).
@@ -53,6 +56,7 @@ class Limits:
     max_file_bytes: int = 250_000_000
     max_part_bytes: int = 300_000_000
     max_unpacked_bytes: int = 500_000_000
+    max_archive_files: int = 50_000
     max_compression_ratio: float = 100.0
     max_rows: int = 1_048_576
     max_columns: int = 16_384

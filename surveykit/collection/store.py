@@ -1634,7 +1634,7 @@ class Store:
             except IntegrityError as exc:
                 # An id missing a moment ago can only be held now by an import still running.
                 raise StoreError(
-                    f"The database refused the incidents ({_one_line(exc.orig)}); nothing was stored. "
+                    f"The store refused the incidents ({_one_line(exc.orig)}); nothing was imported. "
                     "If another import is running, import them again when it has finished."
                 ) from None
 

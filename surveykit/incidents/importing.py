@@ -202,6 +202,8 @@ def import_validated(
             raise StoreError(
                 f"{checked.source}: the store refused the incidents ({reason}); nothing was imported."
             ) from None
+        except StoreError as exc:
+            raise type(exc)(f"{checked.source}: {exc}") from None
     if progress is not None:
         progress(1.0, f"Stored {added:,} incidents")
     return ImportReport(

@@ -13,8 +13,9 @@ same file on disk would be. The format comes from the name's extension:
 - ``.zip``: a VCDB-style folder of VERIS JSON files, one incident per file. Files that are not
   JSON (a README, ``__MACOSX/``) are left out with a note. The archive is refused, and nothing
   unpacked, when an entry has an absolute path or ``..``, is a link, is encrypted, or when the
-  archive holds more than :data:`MAX_ZIP_FILES` files or :data:`MAX_UNPACKED_BYTES` bytes once
-  unpacked (checked against the bytes actually inflated, not only the sizes the archive claims).
+  archive holds more files or unpacks to more bytes than the limits allow
+  (``max_archive_files`` and ``max_unpacked_bytes`` of :func:`surveykit._limits.current_limits`;
+  the bytes actually inflated are counted, not only the sizes the archive claims).
 """
 
 from __future__ import annotations
@@ -29,13 +30,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from surveykit._limits import current_limits
 from surveykit._spreadsheet import write_csv
 from surveykit.exceptions import DataRepairWarning, SurveykitError
 from surveykit.incidents.reading import IncidentValidation, validate_incidents
 
 __all__ = [
-    "MAX_UNPACKED_BYTES",
-    "MAX_ZIP_FILES",
     "UPLOAD_TYPES",
     "CheckedUpload",
     "problems_csv",
@@ -44,12 +44,6 @@ __all__ = [
 
 UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt", "xlsx", "xlsm", "json", "zip")
 """File extensions :func:`validate_upload` reads (an app's file picker offers these)."""
-
-MAX_ZIP_FILES = 50_000
-"""Most entries a ZIP upload may hold (the public VCDB has about 10,000 incidents)."""
-
-MAX_UNPACKED_BYTES = 1_000_000_000
-"""Most bytes a ZIP upload (or an XLSX workbook, itself a ZIP) may unpack to."""
 
 _FORMATS = {
     "csv": "csv",
@@ -109,8 +103,8 @@ def validate_upload(
     sheet: str | int | None = None,
     date_format: str | None = None,
     progress: Callable[[float, str], None] | None = None,
-    max_files: int = MAX_ZIP_FILES,
-    max_bytes: int = MAX_UNPACKED_BYTES,
+    max_files: int | None = None,
+    max_bytes: int | None = None,
 ) -> CheckedUpload:
     """Read and validate an uploaded incident log from its name and bytes.
 
@@ -124,8 +118,10 @@ def validate_upload(
         As for :func:`~surveykit.incidents.reading.read_incidents`.
     progress : callable, optional
         Called as ``progress(share_done, message)`` while unpacking, reading and checking.
-    max_files, max_bytes : int
-        Limits on a ZIP upload: entries, and bytes once unpacked.
+    max_files, max_bytes : int, optional
+        Limits on a ZIP upload (entries, and bytes once unpacked) and on an XLSX workbook's
+        unpacked bytes; by default the ``max_archive_files`` and ``max_unpacked_bytes`` limits
+        in force (``SURVEYKIT_LIMIT_MAX_ARCHIVE_FILES``, ``SURVEYKIT_LIMIT_MAX_UNPACKED_BYTES``).
 
     Returns
     -------
@@ -154,6 +150,9 @@ def validate_upload(
         )
     if not data or data.isspace():
         raise SurveykitError(f"{shown}: the file is empty; it has no header and no rows.")
+    limits = current_limits()
+    max_files = limits.max_archive_files if max_files is None else max_files
+    max_bytes = limits.max_unpacked_bytes if max_bytes is None else max_bytes
     notes: list[str] = []
     report = progress or (lambda done, text: None)
     with tempfile.TemporaryDirectory(prefix="surveykit-upload-") as folder:
