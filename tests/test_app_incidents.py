@@ -181,7 +181,8 @@ def test_a_failed_import_shows_why_and_leaves_the_store_as_it_was(db, tmp_path):
     at.button(key="incidents_import").click().run()
     assert not at.exception
     assert at.error[0].value == (
-        "new.csv: the store refused the incidents (disk quota exceeded); nothing was imported."
+        "new.csv: The store refused the incidents (disk quota exceeded); nothing was imported. "
+        "If another import is running, import them again when it has finished."
     )
     assert stored(db) == set()
 
