@@ -23,10 +23,19 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from surveykit import ImportValidationError, Store, import_incidents, import_responses, read_incidents
+from surveykit import (
+    ImportValidationError,
+    Store,
+    default_instrument,
+    import_incidents,
+    import_responses,
+    read_incidents,
+)
 from surveykit.cli import main
-from surveykit.exceptions import SurveykitError
+from surveykit.exceptions import StoreError, SurveykitError
 from surveykit.incidents.uploads import validate_upload
+
+from .test_instrument import VALID_ANSWERS
 
 RESPONSE_HEADER = (
     "wave,country,org_size,sector,role,whaling_trend,whaling_received,impersonated_roles,ciso_present,"
@@ -340,6 +349,24 @@ def test_a_long_wave_or_nul_answer_is_refused_before_the_store(tmp_path):
     found = {(p.row, p.column): p.reason for p in raised.value.problems}
     assert found[(1, "wave")] == "a wave has at most 32 characters"
     assert found[(2, "country")] == "the value contains a NUL byte"
+
+
+def test_a_wave_starting_with_white_space_is_refused_not_stripped_into_a_formula(tmp_path):
+    path = tmp_path / "waves.csv"
+    path.write_text(RESPONSE_HEADER + "\n" + RESPONSE_ROW.replace("2016-12", '"\t=1+1"', 1) + "\n")
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        with pytest.raises(ImportValidationError) as raised:
+            import_responses(store, path)
+        found = {(p.row, p.column): p.reason for p in raised.value.problems}
+        assert found == {(1, "wave"): "a wave cannot start with white space"}
+        answers = default_instrument().clean_answers(VALID_ANSWERS)
+        with pytest.raises(StoreError, match=r"The wave name '\\t=1\+1' starts with white space"):
+            store.add_responses(default_instrument(), [{"answers": answers, "wave": "\t=1+1"}])
+        with pytest.raises(StoreError, match="starts with white space"):
+            store.open_wave(" =HYPERLINK(1)")
+        store.add_responses(default_instrument(), [{"answers": answers, "wave": "2017-06 "}])
+        assert store.waves() == ["2017-06"]  # trailing white space is dropped: it exposes nothing
+        assert store.responses().empty is False
 
 
 def test_limits_are_configurable_through_the_environment(tmp_path, monkeypatch):
