@@ -38,10 +38,9 @@ def big_incident_log(rows: int) -> pd.DataFrame:
     return frame
 
 
-def _import(url: str, rows: int, started: Any, out: Any) -> None:
+def _import(url: str, rows: int, batch: int | None, out: Any) -> None:
     frame = big_incident_log(rows)
-    with Store(url) as store:
-        started.set()
+    with Store(url, import_batch=batch) as store:
         begun = time.perf_counter()
         try:
             added = store.add_incidents(frame)
@@ -50,17 +49,16 @@ def _import(url: str, rows: int, started: Any, out: Any) -> None:
             out.put(("import", f"{type(exc).__name__}: {exc}", time.perf_counter() - begun))
 
 
-def _submit(url: str, worker: int, count: int, started: Any, out: Any) -> None:
+def _submit(url: str, worker: int, count: int, go: Any, out: Any) -> None:
     instrument = default_instrument()
     answers = [instrument.clean_answers(r) for r in instrument.records(demo_responses(50, seed=worker))]
-    latencies, busy, errors = [], 0, []
+    timings, busy, errors = [], 0, []  # (wall-clock start, seconds) of each submission
     with Store(url) as store:
-        started.wait(300)
-        first = time.time()
+        go.wait(600)
         for i in range(count):
             key = f"load-{worker}-{i}"
             while True:
-                begun = time.perf_counter()
+                moment, begun = time.time(), time.perf_counter()
                 try:
                     store.submit(instrument, answers[i % len(answers)], wave="2017-12", idempotency_key=key)
                 except StoreBusyError:
@@ -69,56 +67,93 @@ def _submit(url: str, worker: int, count: int, started: Any, out: Any) -> None:
                 except Exception as exc:
                     errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
                 finally:
-                    latencies.append(time.perf_counter() - begun)
+                    timings.append((moment, time.perf_counter() - begun))
                 break
-    out.put(("submit", latencies, busy, errors, first, time.time()))
+    out.put(("submit", timings, busy, errors))
 
 
-def run(url: str, n: int = 10_000, processes: int = 8, incidents: int = 500_000) -> dict[str, Any]:
+def _writing(engine: sa.Engine) -> bool:
+    """Whether a bulk import has started writing to the store (its row in ``imports``)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.text("SELECT count(*) FROM imports")).scalar_one())
+
+
+def _percentiles(latencies: np.ndarray) -> dict[str, float]:
+    if latencies.size == 0:
+        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "max_ms": float("nan")}
+    return {
+        "p50_ms": 1000 * float(np.percentile(latencies, 50)),
+        "p95_ms": 1000 * float(np.percentile(latencies, 95)),
+        "max_ms": 1000 * float(latencies.max()),
+    }
+
+
+def run(
+    url: str, n: int = 10_000, processes: int = 8, incidents: int = 500_000, batch: int | None = None
+) -> dict[str, Any]:
     """Run the load against the (empty) store at ``url``; returns the figures and the checks.
+
+    The submitters start together when the import starts writing to the store (after reading and
+    staging its rows, which takes no lock), so the submissions meet every batch of the import.
+
+    Parameters
+    ----------
+    batch : int, optional
+        The import's rows per write transaction (``Store(import_batch=)``); the default is the
+        store's (50,000 incidents).
 
     Returns
     -------
     dict
-        ``submissions, seconds, per_second, p50_ms, p95_ms, max_ms, busy_retries, errors,
-        stored, duplicates, missing, incidents_added, import_seconds``.
+        ``submissions, processes, seconds, per_second, p50_ms, p95_ms, max_ms, busy_retries,
+        errors, stored, duplicates, missing, incidents_added, import_seconds, write_seconds``, and
+        ``during``: the count and p50/p95/max of the submissions made while the import wrote.
     """
     with Store(url) as store:
         store.save_instrument(default_instrument())
-    context = multiprocessing.get_context("fork")
-    started, out = context.Event(), context.Queue()
-    shares = [n // processes + (1 if w < n % processes else 0) for w in range(processes)]
-    workers = [context.Process(target=_import, args=(url, incidents, started, out))]
-    workers += [
-        context.Process(target=_submit, args=(url, w, share, started, out)) for w, share in enumerate(shares)
-    ]
-    for worker in workers:
-        worker.start()
-    started.wait(300)
-    results = [out.get(timeout=900) for _ in workers]
-    for worker in workers:
-        worker.join(60)
-    latencies = np.array([x for r in results if r[0] == "submit" for x in r[1]])
-    submitted = [r for r in results if r[0] == "submit"]
-    submit_seconds = max(r[5] for r in submitted) - min(r[4] for r in submitted)
-    (imported,) = [r for r in results if r[0] == "import"]
     engine = sa.create_engine(resolve_db_url(url))
+    context = multiprocessing.get_context("fork")
+    go, out = context.Event(), context.Queue()
+    shares = [n // processes + (1 if w < n % processes else 0) for w in range(processes)]
+    submitters = [
+        context.Process(target=_submit, args=(url, w, share, go, out)) for w, share in enumerate(shares)
+    ]
+    for worker in submitters:
+        worker.start()
+    importer = context.Process(target=_import, args=(url, incidents, batch, out))
+    importer.start()
+    deadline = time.monotonic() + 600
+    while not _writing(engine) and importer.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.set()
+    results = [out.get(timeout=900) for _ in range(processes + 1)]
+    for worker in [*submitters, importer]:
+        worker.join(60)
+    timings = np.array([t for r in results if r[0] == "submit" for t in r[1]])
+    starts, latencies = timings[:, 0], timings[:, 1]
+    (imported,) = [r for r in results if r[0] == "import"]
     with engine.connect() as conn:
         keys = dict(
             conn.execute(
                 sa.text("SELECT idempotency_key, COUNT(*) FROM responses GROUP BY idempotency_key")
             ).all()
         )
+        window = conn.execute(sa.text("SELECT started_at, finished_at FROM imports")).first()
     engine.dispose()
+    during = np.zeros(len(starts), dtype=bool)
+    write_seconds = float("nan")
+    if window is not None and window[1] is not None:
+        begin, end = (pd.Timestamp(moment).tz_localize("UTC").timestamp() for moment in window)
+        during = (starts >= begin) & (starts <= end)
+        write_seconds = end - begin
+    submit_seconds = float((starts + latencies).max() - starts.min())
     expected = {f"load-{w}-{i}" for w, share in enumerate(shares) for i in range(share)}
     return {
         "submissions": n,
         "processes": processes,
         "seconds": submit_seconds,
         "per_second": n / submit_seconds,
-        "p50_ms": 1000 * float(np.percentile(latencies, 50)),
-        "p95_ms": 1000 * float(np.percentile(latencies, 95)),
-        "max_ms": 1000 * float(latencies.max()),
+        **_percentiles(latencies),
         "busy_retries": sum(r[2] for r in results if r[0] == "submit"),
         "errors": [e for r in results if r[0] == "submit" for e in r[3]],
         "stored": sum(keys.get(k, 0) for k in expected),
@@ -126,6 +161,8 @@ def run(url: str, n: int = 10_000, processes: int = 8, incidents: int = 500_000)
         "missing": sum(1 for k in expected if k not in keys),
         "incidents_added": imported[1],
         "import_seconds": imported[2],
+        "write_seconds": write_seconds,
+        "during": {"submissions": int(during.sum()), **_percentiles(latencies[during])},
     }
 
 
@@ -143,12 +180,15 @@ def main() -> None:
         for name, url in urls.items():
             figures = run(url, args.n, args.processes, args.incidents)
             errors = figures.pop("errors")
+            during = figures["during"]
             print(
                 f"{name}: {figures['submissions']} submissions from {figures['processes']} processes in "
-                f"{figures['seconds']:.1f} s ({figures['per_second']:.0f}/s) while importing "
-                f"{args.incidents} incidents ({figures['import_seconds']:.1f} s): latency p50 "
+                f"{figures['seconds']:.1f} s ({figures['per_second']:.0f}/s): latency p50 "
                 f"{figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, "
                 f"max {figures['max_ms']:.0f} ms; "
+                f"{during['submissions']} of them while the import of {args.incidents} incidents wrote "
+                f"({figures['write_seconds']:.1f} s of its {figures['import_seconds']:.1f} s): p50 "
+                f"{during['p50_ms']:.1f} ms, p95 {during['p95_ms']:.1f} ms, max {during['max_ms']:.0f} ms; "
                 f"busy retries {figures['busy_retries']}, errors {len(errors)}, stored {figures['stored']}, "
                 f"duplicates {figures['duplicates']}, missing {figures['missing']}, "
                 f"incidents added {figures['incidents_added']}"

@@ -204,7 +204,7 @@ def test_eight_processes_opening_an_empty_store_all_succeed(store_url):
 @pytest.mark.parametrize("url_kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_submissions_during_an_import_are_each_stored_once(request, tmp_path, url_kind):
     """The small version of bench/bench_load.py: 200 submissions from 4 processes during a
-    20,000-incident import."""
+    20,000-incident import in batches of 2,000."""
     from bench.bench_load import run
 
     url = (
@@ -212,8 +212,9 @@ def test_submissions_during_an_import_are_each_stored_once(request, tmp_path, ur
         if url_kind == "sqlite"
         else request.getfixturevalue("postgres_url")
     )
-    figures = run(url, n=200, processes=4, incidents=20_000)
+    figures = run(url, n=200, processes=4, incidents=20_000, batch=2_000)
     assert figures["errors"] == []
+    assert figures["during"]["submissions"] > 0  # they met the import's batches
     assert (figures["stored"], figures["duplicates"], figures["missing"]) == (200, 0, 0)
     assert figures["incidents_added"] == 20_000
     with Store(url) as store:
