@@ -26,6 +26,7 @@ from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import DesignError
+from surveykit.survey._linearization import column_bincount
 from surveykit.survey._variables import Domains
 from surveykit.survey.proportions import (
     IntervalMethod,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DomainEstimates",
+    "class_estimates",
     "domain_estimates",
     "mean",
     "proportions",
@@ -130,6 +132,51 @@ def domain_estimates(
     )
 
 
+def class_estimates(
+    design: SurveyDesign,
+    kind: np.ndarray,
+    table: np.ndarray,
+    answered: np.ndarray,
+    by: str | Sequence[str] | None,
+    *,
+    what: str = "the question",
+) -> DomainEstimates:
+    """:func:`domain_estimates` of shares when the rows fall into a few answer classes.
+
+    Row ``i`` has the indicators ``table[kind[i]]``, so every influence value is its weight
+    times a value of its (PSU, domain, class) cell; the respondents are read once to form the
+    cells and everything else is computed on them. Not for calibrated designs, whose
+    influence values are adjusted row by row.
+    """
+    present = answered & design.domain
+    domains = design.variables.domains(by, present)
+    n_groups = domains.count
+    linearization = design.linearization
+    weights = design.weights.to_numpy()
+    cells, cell_kind = linearization.weight_cells(domains.code, kind, n_groups, table.shape[0], weights)
+    if cells.group.size == 0:
+        raise DesignError(f"no respondent in the domain answered {what} (empty domain)")
+    g = cells.group
+    y = table[cell_kind]
+    numerator = column_bincount(g, y * cells.weight[:, None], n_groups)
+    weight_total = np.bincount(g, cells.weight, n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = numerator / weight_total[:, None]
+    safe = np.where(weight_total > 0, weight_total, 1.0)
+    b = (y - np.nan_to_num(estimate)[g]) / safe[g][:, None]
+    variance = linearization.cell_variances(cells, b, n_groups)
+    return DomainEstimates(
+        domains=domains,
+        estimate=estimate,
+        variance=np.where(weight_total[:, None] > 0, variance, np.nan),
+        count=column_bincount(g, y * cells.count[:, None], n_groups),
+        n=np.bincount(g, cells.count, n_groups).astype(np.int64),
+        n_positive=np.bincount(g, cells.positive, n_groups).astype(np.int64),
+        weight_total=weight_total,
+        df=linearization.cell_degf(cells, n_groups),
+    )
+
+
 def proportions(
     design: SurveyDesign,
     variable: str,
@@ -191,11 +238,15 @@ def proportions(
             f"method 'goodman' gives simultaneous intervals for the categories of a select-one "
             f"question; {variable!r} is select-multiple."
         )
-    if question.multi:
-        y = question.indicators
+    classes = None if design.calibrated else question.classes()
+    if classes is not None:
+        cells = class_estimates(design, *classes, question.answered, by, what=repr(variable))
     else:
-        y = (question.codes[:, None] == np.arange(len(question.categories))[None, :]).astype(float)
-    cells = domain_estimates(design, y, question.answered, by, what=repr(variable))
+        if question.multi:
+            y = question.indicators
+        else:
+            y = (question.codes[:, None] == np.arange(len(question.categories))[None, :]).astype(float)
+        cells = domain_estimates(design, y, question.answered, by, what=repr(variable))
     n_groups, n_cat = cells.estimate.shape
     n = np.repeat(cells.n, n_cat).astype(float)
     df = np.repeat(cells.df, n_cat).astype(float)
