@@ -178,7 +178,9 @@ class Linearization:
         if self.psu is not None:
             units, unit = np.unique(cells.unit * n_groups + cells.group, return_inverse=True)
             totals = column_bincount(unit, b * cells.weight[:, None], units.size)
-            return self._unit_variances(totals, self.unit_stratum[units // n_groups], units % n_groups, n_groups)
+            return self._unit_variances(
+                totals, self.unit_stratum[units // n_groups], units % n_groups, n_groups
+            )
         n_h = self.n_units
         n_hg = self.n_strata * n_groups
         hg = cells.unit * n_groups + cells.group
