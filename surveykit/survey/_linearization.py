@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from surveykit.survey._variables import compact_codes
+from surveykit.survey._codes import compact_codes
 
 __all__ = ["Calibration", "Linearization", "WeightCells", "column_bincount", "stratum_scale"]
 

@@ -17,28 +17,12 @@ import pandas as pd
 from surveykit._validation import label, require_columns
 from surveykit.collection.instrument import MULTI_SEP
 from surveykit.exceptions import DesignError
+from surveykit.survey._codes import compact_codes
 
-__all__ = ["DesignVariables", "Domains", "Question", "compact_codes"]
+__all__ = ["DesignVariables", "Domains", "Question"]
 
 
 _MAX_PATTERN_BITS = 52  # patterns of ticked choices are numbered exactly in a float64 mantissa
-_DENSE_CODES = 1 << 22  # number codes with a count table up to this size, else by sorting
-
-
-def compact_codes(code: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Renumber non-negative integer codes below ``size`` as ``0 .. m - 1`` in sorted order.
-
-    Returns the codes that occur (sorted) and each row's new code. A count table numbers them
-    in one pass when ``size`` is small; otherwise they are sorted.
-    """
-    if size <= max(_DENSE_CODES, 2 * code.size):
-        occurs = np.bincount(code, minlength=size)
-        used = np.flatnonzero(occurs)
-        number = np.zeros(size, dtype=np.int64)
-        number[used] = np.arange(used.size)
-        return used, number[code]
-    used, inverse = np.unique(code, return_inverse=True)
-    return used, inverse.astype(np.int64, copy=False)
 
 
 @dataclass(frozen=True)
