@@ -155,6 +155,12 @@ def rake(
 
     Notes
     -----
+    The fitting runs on the table of cells (the respondents with the same level of every
+    margin), and each cell's factor is then applied to its rows, which gives the same weights
+    as raking row by row. Capped raking clips each weight relative to its own starting weight,
+    so there the cells are split by starting weight too (as many cells as respondents when
+    every starting weight differs).
+
     Agrees with R's ``weights(rake(design, list(~a, ~b), list(pop_a, pop_b)))`` run to
     convergence (``control = list(maxit = 200, epsilon = 1e-9)``); R's default ``epsilon = 1``
     stops once totals move by less than one unit.
