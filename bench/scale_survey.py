@@ -20,8 +20,9 @@ temporary pickle that every measurement loads.
 Each side of each case runs in a fresh Python process (this file with ``--child``), which
 loads the data, times the work best of ``repeat`` and reports its seconds and its own peak
 resident memory (``VmHWM``; it includes the imports and the loaded frame: surveykit's imports
-add about 150 MB that a pandas baseline does not load). Short tasks are run more often, up to half a second in all, and the best kept.
-The two sides take turns, ``rounds`` processes each, and each side keeps its best time.
+add about 150 MB that a pandas baseline does not load). Short tasks are run more often, up to
+half a second in all, and the best kept. The two sides take turns, ``rounds`` processes each
+(2, or 1 with ``--quick``), and each side keeps its best time.
 
     python bench/scale_survey.py [--quick] [ROWS ...]
 """
