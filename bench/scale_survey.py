@@ -12,10 +12,10 @@ Two cases, each timed against a plain baseline in the same run:
   factorised, the rows counted into the table of cells, a plain numpy IPF on that table to the
   same tolerance, and each cell's factor mapped back to its rows.
 
-Data: ``demo_responses(n_base // 2, seed=7)`` (two waves), tiled to the size asked with fresh
+Data: ``demo_responses(25_000, seed=7)`` (50,000 over two waves), tiled to the size asked with fresh
 respondent ids (generating a million respondents directly takes longer than the whole
 benchmark), then raked to the demo margins for the ``weight`` column; written once to a
-temporary pickle that every measurement loads.
+temporary pickle that every measurement loads (delete it to generate afresh).
 
 Each side of each case runs in a fresh Python process (this file with ``--child``), which
 loads the data, times the work best of ``repeat`` and reports its seconds and its own peak

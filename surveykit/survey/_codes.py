@@ -35,11 +35,7 @@ def compact_codes(code: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 def combine_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, int]:
     """One code for each combination of ``codes`` (each in ``0 .. size - 1``), and the number
     of possible combinations; the first factor varies slowest."""
-    combined = np.array(codes[0], dtype=np.int64)
-    for code, size in zip(codes[1:], sizes[1:], strict=True):
-        combined *= size
-        combined += code
-    return combined, int(np.prod(sizes, dtype=np.int64))
+    return np.ravel_multi_index(tuple(codes), tuple(sizes)), int(np.prod(sizes, dtype=np.int64))
 
 
 def split_codes(combined: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ factors per stratum and the calibrations. Estimators build ``u`` and ask for its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
 import numpy as np
@@ -272,6 +272,10 @@ class WeightCells:
     @property
     def mean_weight(self) -> np.ndarray:
         return self.weight / self.count
+
+    def subset(self, mask: np.ndarray) -> WeightCells:
+        """The cells where ``mask`` is True."""
+        return WeightCells(*(getattr(self, f.name)[mask] for f in fields(self)))
 
 
 def column_bincount(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:

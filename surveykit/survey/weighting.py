@@ -166,7 +166,7 @@ def rake(
     stops once totals move by less than one unit.
     """
     _require_columns(data, [], "data")
-    start = _weights(data, weight)
+    start = None if weight is None else _weights(data, weight)
     weights, _ = _rake(data, margins, start, max_iter=max_iter, tol=tol, bounds=bounds)
     return pd.Series(weights, index=data.index, name="raked_weight")
 
@@ -188,12 +188,13 @@ def rake_weights(
 def _rake(
     data: pd.DataFrame,
     margins: Mapping[str, Mapping[object, float]],
-    start: np.ndarray,
+    start: np.ndarray | None,
     *,
     max_iter: int,
     tol: float,
     bounds: tuple[float, float] | None,
 ) -> tuple[np.ndarray, dict[str, _Margin]]:
+    """:func:`rake_weights`, with ``start=None`` for unit starting weights (not multiplied)."""
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise WeightError(f"max_iter must be a positive integer; got {max_iter!r}")
     if not (isinstance(tol, int | float) and tol > 0):
@@ -202,10 +203,13 @@ def _rake(
         low, high = bounds
         if not (0 <= low <= 1 <= high):
             raise WeightError(f"bounds must satisfy 0 <= lower <= 1 <= upper; got {bounds!r}")
-    targets = _targets(data, margins, float(start.sum()))
+    if start is None and bounds is not None:
+        start = np.ones(len(data))
+    start_total = float(len(data) if start is None else start.sum())
+    targets = _targets(data, margins, start_total)
     cells = _RakingCells.of(list(targets.values()), start, bounds)
     # Bounds apply to the starting weights rescaled to the population total.
-    base = cells.weight * (next(iter(targets.values())).target.sum() / start.sum())
+    base = cells.weight * (next(iter(targets.values())).target.sum() / start_total)
     w = cells.weight.copy()
     discrepancy = np.inf
     for _ in range(max_iter):
@@ -278,7 +282,7 @@ class _RakingCells:
 
     @classmethod
     def of(
-        cls, margins: list[_Margin], start: np.ndarray, bounds: tuple[float, float] | None
+        cls, margins: list[_Margin], start: np.ndarray | None, bounds: tuple[float, float] | None
     ) -> _RakingCells:
         """Cells of the margins (of the column levels, mapped to margin levels on the cells)."""
         codes = [margin.codes for margin in margins]
@@ -297,16 +301,18 @@ class _RakingCells:
         if capped:
             count = np.bincount(cell, minlength=used.size).astype(float)
             return cls(cell, levels, np.asarray(start_values, dtype=float)[parts[-1]], count, True)
-        return cls(cell, levels, np.bincount(cell, start, used.size), np.ones(used.size), False)
+        totals = np.bincount(cell, start, used.size).astype(float, copy=False)
+        return cls(cell, levels, totals, np.ones(used.size), False)
 
-    def weights(self, fitted: np.ndarray, start: np.ndarray) -> np.ndarray:
+    def weights(self, fitted: np.ndarray, start: np.ndarray | None) -> np.ndarray:
         """Each respondent's raked weight from the fitted weights of the cells."""
         if self.capped:
             return fitted[self.cell]
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(self.weight > 0, fitted / self.weight, 0.0)
         out = factor[self.cell]
-        out *= start
+        if start is not None:
+            out *= start
         return out
 
 
