@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 _SRS_ONLY = ("clopper-pearson", "jeffreys", "goodman")
+_BLOCK_VALUES = 1 << 22  # influence values per block of domains of a raked design (32 MB)
 
 
 @dataclass(frozen=True)
@@ -190,14 +191,23 @@ def class_estimates(
     if raking is None:
         variance = linearization.cell_variances(cells, b, n_groups)
     else:
-        # One influence column per (domain, category), zero in the other domains' cells.
+        # One influence column per (domain, category), zero in the other domains' cells, for a
+        # block of domains at a time so that the columns stay small.
         k = table.shape[1]
-        full = np.zeros((cells.group.size, n_groups, k))
-        full[np.flatnonzero(inside), g] = b
         margins = split_codes(cell_kinds % n_combinations, sizes)
-        residual = raking.cell_residuals(full.reshape(-1, n_groups * k), cells.count, margins)
         one_group = replace(cells, group=np.zeros_like(cells.group))
-        variance = linearization.cell_variances(one_group, residual, 1).reshape(n_groups, k)
+        at = np.flatnonzero(inside)
+        block = max(1, _BLOCK_VALUES // (cells.group.size * k))
+        variance = np.empty((n_groups, k))
+        for first in range(0, n_groups, block):
+            width = min(block, n_groups - first)
+            in_block = (g >= first) & (g < first + width)
+            full = np.zeros((cells.group.size, width, k))
+            full[at[in_block], g[in_block] - first] = b[in_block]
+            residual = raking.cell_residuals(full.reshape(-1, width * k), cells.count, margins)
+            variance[first : first + width] = linearization.cell_variances(one_group, residual, 1).reshape(
+                width, k
+            )
     return DomainEstimates(
         domains=domains,
         estimate=estimate,
