@@ -209,3 +209,18 @@ def test_raking_on_cells_matches_row_level_raking(start: str, bounds: tuple[floa
     if bounds is not None:
         ratio = raked.to_numpy() / (frame["w"] * 10000 / frame["w"].sum()).to_numpy()
         assert ratio.min() < 0.5 + 1e-9 or ratio.max() > 1.8 - 1e-9  # the caps bind
+
+
+@pytest.mark.parametrize("bounds", [None, (0.3, 3.5)])
+def test_raking_with_too_many_cells_to_number_runs_on_the_rows(
+    bounds: tuple[float, float] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from surveykit.survey import weighting
+
+    data = load_data("weighted")
+    margins = {"region": REGION, "size": SIZE}
+    on_cells = rake(data, margins, weight="weight", bounds=bounds)
+    monkeypatch.setattr(weighting, "_MAX_CELLS", 2.0)  # as with very many margins and levels
+    on_rows = rake(data, margins, weight="weight", bounds=bounds)
+    assert_allclose(on_rows, on_cells, rtol=1e-12)
+    assert_allclose(on_rows.groupby(data["size"]).sum().reindex(list(SIZE)), list(SIZE.values()), rtol=1e-7)

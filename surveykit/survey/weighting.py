@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _SHARE_TOLERANCE = 1e-6
+_MAX_CELLS = 2.0**62  # combinations of margin levels numbered in one int64
 
 
 @dataclass(frozen=True)
@@ -291,18 +292,24 @@ class _RakingCells:
         if capped:
             start_code, start_values = pd.factorize(start)
             codes, sizes = [*codes, start_code], [*sizes, start_values.size]
-        combined, size = combine_codes(codes, sizes)
-        if size <= combined.size:
-            cell, used = combined, np.arange(size)  # a full table, empty cells included
+        if np.prod(sizes, dtype=float) >= _MAX_CELLS:
+            # Too many combinations to number: every respondent is a cell of its own.
+            cell = np.arange(len(codes[0]))
+            parts = codes
         else:
-            used, cell = compact_codes(combined, size)
-        parts = split_codes(used, sizes)
+            combined, size = combine_codes(codes, sizes)
+            if size <= combined.size:
+                cell, used = combined, np.arange(size)  # a full table, empty cells included
+            else:
+                used, cell = compact_codes(combined, size)
+            parts = split_codes(used, sizes)
         levels = [margin.position[part] for margin, part in zip(margins, parts[: len(margins)], strict=True)]
+        n_cells = parts[0].size
         if capped:
-            count = np.bincount(cell, minlength=used.size).astype(float)
+            count = np.bincount(cell, minlength=n_cells).astype(float)
             return cls(cell, levels, np.asarray(start_values, dtype=float)[parts[-1]], count, True)
-        totals = np.bincount(cell, start, used.size).astype(float, copy=False)
-        return cls(cell, levels, totals, np.ones(used.size), False)
+        totals = np.bincount(cell, start, n_cells).astype(float, copy=False)
+        return cls(cell, levels, totals, np.ones(n_cells), False)
 
     def weights(self, fitted: np.ndarray, start: np.ndarray | None) -> np.ndarray:
         """Each respondent's raked weight from the fitted weights of the cells."""
