@@ -22,7 +22,7 @@ loads the data, times the work best of ``repeat`` and reports its seconds and it
 resident memory (``VmHWM``; it includes the imports and the loaded frame: surveykit's imports
 add about 150 MB that a pandas baseline does not load). Short tasks are run more often, up to
 half a second in all, and the best kept. The two sides take turns, ``rounds`` processes each
-(2, or 1 with ``--quick``), and each side keeps its best time.
+(3, or 1 with ``--quick``), and each side keeps its best time.
 
     python bench/scale_survey.py [--quick] [ROWS ...]
 """
@@ -48,7 +48,7 @@ import pandas as pd
 AREA = "survey"
 ENGINE = "pandas"
 REPEAT = 3
-ROUNDS = 2
+ROUNDS = 3
 QUICK_ROWS = 50_000
 FULL_ROWS = 1_000_000
 _TILE_ROWS = 50_000
