@@ -17,12 +17,14 @@ factors per stratum and the calibrations. Estimators build ``u`` and ask for its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Calibration", "Linearization", "column_bincount", "stratum_scale"]
+from surveykit.survey._codes import compact_codes
+
+__all__ = ["Calibration", "Linearization", "WeightCells", "column_bincount", "stratum_scale"]
 
 
 class Calibration(Protocol):
@@ -126,27 +128,105 @@ class Linearization:
                 out[g] = self.variances(full)
             return out
         if self.psu is None:
-            unit, unit_g, unit_h = np.arange(rows.size), group, self.stratum[rows]
-            totals = u
+            return self._unit_variances(u, self.stratum[rows], group, n_groups)
+        units, unit = np.unique(self.psu[rows] * n_groups + group, return_inverse=True)
+        totals = column_bincount(unit, u, units.size)
+        return self._unit_variances(totals, self.unit_stratum[units // n_groups], units % n_groups, n_groups)
+
+    def weight_cells(
+        self, group: np.ndarray, kind: np.ndarray, n_groups: int, n_kinds: int, weights: np.ndarray
+    ) -> tuple[WeightCells, np.ndarray]:
+        """Group the respondents with ``group >= 0`` by PSU (stratum without PSUs), domain and
+        ``kind`` (e.g. the answer class); also returns each cell's kind."""
+        if self.psu is None:
+            unit, n_units = self.stratum, self.n_strata
         else:
-            units, unit = np.unique(self.psu[rows] * n_groups + group, return_inverse=True)
-            unit_g = units % n_groups
-            unit_h = self.unit_stratum[units // n_groups]
-            totals = column_bincount(unit, u, units.size)
+            unit, n_units = self.psu, self.unit_stratum.size
+        size = n_units * n_groups * n_kinds
+        key = np.where(group >= 0, (unit * n_groups + group) * n_kinds + kind, size)
+        used, code = compact_codes(key, size + 1)
+        m = used.size
+        count = np.bincount(code, minlength=m).astype(float)
+        weight = np.bincount(code, weights, m)
+        positive = np.bincount(code, weights > 0, m) if np.any(weights <= 0) else count
+        if self.psu is None:
+            spread = np.bincount(code, np.square(weights - (weight / count)[code]), m)
+        else:
+            spread = np.zeros(m)  # PSU totals need only the cells' sums
+        keep = slice(0, m - 1) if used[-1] == size else slice(0, m)
+        used = used[keep]
+        cells = WeightCells(
+            unit=used // (n_groups * n_kinds),
+            group=(used // n_kinds) % n_groups,
+            count=count[keep],
+            positive=positive[keep],
+            weight=weight[keep],
+            spread=spread[keep],
+        )
+        return cells, used % n_kinds
+
+    def cell_variances(self, cells: WeightCells, b: np.ndarray, n_groups: int) -> np.ndarray:
+        """:meth:`domain_variances` when every respondent's influence is its weight times a
+        value of its cell, ``u[i] = w[i] * b[cell[i]]``, without touching the respondents.
+
+        Cells are nested in PSUs (or are sets of respondents of one stratum, each its own PSU)
+        and in domains. PSU totals are sums over cells; without PSUs each cell's sum of squared
+        deviations is split into the spread of its weights around their mean and the deviation
+        of that mean, two sums of squares that never cancel.
+        """
+        b = np.asarray(b, dtype=float)
+        if self.psu is not None:
+            units, unit = np.unique(cells.unit * n_groups + cells.group, return_inverse=True)
+            totals = column_bincount(unit, b * cells.weight[:, None], units.size)
+            return self._unit_variances(
+                totals, self.unit_stratum[units // n_groups], units % n_groups, n_groups
+            )
+        n_h = self.n_units
+        n_hg = self.n_strata * n_groups
+        hg = cells.unit * n_groups + cells.group
+        pair_h = np.repeat(np.arange(self.n_strata), n_groups)
+        mean = column_bincount(hg, b * cells.weight[:, None], n_hg) * (self.centre / n_h)[pair_h][:, None]
+        deviation = b * cells.mean_weight[:, None] - mean[hg]
+        within = np.square(b) * cells.spread[:, None] + cells.count[:, None] * np.square(deviation)
+        squares = column_bincount(hg, within, n_hg)
+        absent = n_h[pair_h] - np.bincount(hg, cells.count, n_hg)
+        squares += absent[:, None] * mean**2
+        per_pair = (self.scale[pair_h][:, None] * squares).reshape(self.n_strata, n_groups, b.shape[1])
+        return per_pair.sum(axis=0)
+
+    def _unit_variances(
+        self, totals: np.ndarray, unit_h: np.ndarray, unit_g: np.ndarray, n_groups: int
+    ) -> np.ndarray:
+        """Variances by domain from the totals of the (PSU, domain) units that occur."""
         # Each (stratum, domain) pair is centred on its own: the domain's PSUs plus the PSUs of
         # the stratum without anyone in the domain (zero totals).
         n_h = self.n_units
         n_hg = self.n_strata * n_groups
         hg = unit_h * n_groups + unit_g
-        cell_h = np.repeat(np.arange(self.n_strata), n_groups)
+        pair_h = np.repeat(np.arange(self.n_strata), n_groups)
         sums = column_bincount(hg, totals, n_hg)
-        mean = sums * (self.centre / n_h)[cell_h][:, None]
+        mean = sums * (self.centre / n_h)[pair_h][:, None]
         deviation = totals - mean[hg]
         squares = column_bincount(hg, np.square(deviation, out=deviation), n_hg)
-        absent = n_h[cell_h] - np.bincount(hg, minlength=n_hg)
+        absent = n_h[pair_h] - np.bincount(hg, minlength=n_hg)
         squares += absent[:, None] * mean**2
-        per_cell = (self.scale[cell_h][:, None] * squares).reshape(self.n_strata, n_groups, k)
-        return per_cell.sum(axis=0)
+        per_pair = (self.scale[pair_h][:, None] * squares).reshape(self.n_strata, n_groups, totals.shape[1])
+        return per_pair.sum(axis=0)
+
+    def cell_degf(self, cells: WeightCells, n_groups: int) -> np.ndarray:
+        """:meth:`domain_degf` from cells (respondents with positive weight count)."""
+        positive = cells.positive > 0
+        if self.psu is None:
+            units_per_g = np.bincount(cells.group, cells.positive, n_groups).astype(np.int64)
+        else:
+            units = np.unique(cells.unit[positive] * n_groups + cells.group[positive])
+            units_per_g = np.bincount(units % n_groups, minlength=n_groups)
+        pairs = np.unique(self.cell_stratum(cells)[positive] * n_groups + cells.group[positive])
+        return units_per_g - np.bincount(pairs % n_groups, minlength=n_groups)
+
+    def cell_stratum(self, cells: WeightCells) -> np.ndarray:
+        """Stratum of each cell."""
+        return cells.unit if self.psu is None else self.unit_stratum[cells.unit]
 
     def degf(self, inset: np.ndarray) -> int:
         """PSUs minus strata among the respondents in ``inset`` (R ``degf`` of a domain)."""
@@ -162,6 +242,40 @@ class Linearization:
             units_per_g = np.bincount(units % n_groups, minlength=n_groups)
         pairs = np.unique(self.stratum[rows] * n_groups + group)
         return units_per_g - np.bincount(pairs % n_groups, minlength=n_groups)
+
+
+@dataclass(frozen=True)
+class WeightCells:
+    """Respondents grouped into cells of one PSU (or stratum, without PSUs) and one domain.
+
+    Attributes
+    ----------
+    unit : ndarray of int
+        PSU code of each cell, or its stratum code when each respondent is its own PSU.
+    group : ndarray of int
+        Domain of each cell.
+    count, positive : ndarray of float
+        Respondents in each cell, and those with a positive weight.
+    weight : ndarray of float
+        Sum of the weights in each cell.
+    spread : ndarray of float
+        Sum of squared deviations of the weights from the cell's mean weight.
+    """
+
+    unit: np.ndarray
+    group: np.ndarray
+    count: np.ndarray
+    positive: np.ndarray
+    weight: np.ndarray
+    spread: np.ndarray
+
+    @property
+    def mean_weight(self) -> np.ndarray:
+        return self.weight / self.count
+
+    def subset(self, mask: np.ndarray) -> WeightCells:
+        """The cells where ``mask`` is True."""
+        return WeightCells(*(getattr(self, f.name)[mask] for f in fields(self)))
 
 
 def column_bincount(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:

@@ -17,8 +17,12 @@ import pandas as pd
 from surveykit._validation import label, require_columns
 from surveykit.collection.instrument import MULTI_SEP
 from surveykit.exceptions import DesignError
+from surveykit.survey._codes import compact_codes
 
 __all__ = ["DesignVariables", "Domains", "Question"]
+
+
+_MAX_PATTERN_BITS = 52  # patterns of ticked choices are numbered exactly in a float64 mantissa
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,28 @@ class Question:
                     f"category {category!r} of {self.name!r} never occurs in the data; categories: {observed}"
                 )
         return [self.categories.index(c) for c in categories]
+
+    def classes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows sorted into answer classes: a class code per row and each class's indicators.
+
+        A select-one question's classes are its categories; a select-multiple question's are
+        the patterns of ticked choices that occur. Rows that did not answer get any class (they
+        are outside every domain). None when there are too many choices to number the patterns.
+
+        Returns
+        -------
+        (ndarray, ndarray) or None
+            Class code per row, and the ``(classes, categories)`` 0/1 table of indicators.
+        """
+        if not self.multi:
+            return np.maximum(self.codes, 0), np.eye(len(self.categories))
+        k = self.indicators.shape[1]
+        if k > _MAX_PATTERN_BITS:
+            return None
+        pattern = (self.indicators @ np.exp2(np.arange(k))).astype(np.int64)
+        patterns, code = compact_codes(pattern, 1 << k)
+        table = ((patterns[:, None] >> np.arange(k)[None, :]) & 1).astype(float)
+        return code, table
 
     def indicator(self, category: object) -> np.ndarray:
         """0/1 indicator of one category on every row (0 where unanswered)."""
@@ -176,18 +202,24 @@ class DesignVariables:
         if not columns:
             raise DesignError("by must name at least one column")
         factors = [self.factor(column) for column in columns]
-        missing = np.logical_or.reduce([codes < 0 for codes, _ in factors])
-        combined = np.zeros(n, dtype=np.int64)
-        for codes, levels in factors:
-            combined = combined * len(levels) + np.maximum(codes, 0)
-        present = present & ~missing
-        # Number the combinations that occur, in sorted order, without sorting the rows.
+        if len(factors) == 1:
+            combined = factors[0][0]
+            present = present & (combined >= 0)
+        else:
+            missing = np.logical_or.reduce([codes < 0 for codes, _ in factors])
+            combined = np.zeros(n, dtype=np.int64)
+            for codes, levels in factors:
+                combined = combined * len(levels) + np.maximum(codes, 0)
+            present = present & ~missing
+        # Number the combinations that occur, in sorted order, without sorting the rows; rows
+        # outside every domain count in an extra last bin, numbered -1.
         size = int(np.prod([len(levels) for _, levels in factors]))
-        occurs = np.bincount(combined[present], minlength=size)
+        key = np.where(present, combined, size)
+        occurs = np.bincount(key, minlength=size + 1)[:size]
         used = np.flatnonzero(occurs)
-        number = np.full(occurs.size, -1, dtype=np.int64)
+        number = np.full(size + 1, -1, dtype=np.int64)
         number[used] = np.arange(used.size)
-        code = np.where(present, number[combined], -1)
+        code = number[key]
         key_codes = []
         rest = used
         for _, levels in reversed(factors):

@@ -62,31 +62,43 @@ class Raking:
     weights: np.ndarray
 
     def residuals(self, u: np.ndarray) -> np.ndarray:
-        # R subtracts the unweighted mean of u / w within each margin level, pass after pass.
-        # Each subtraction changes every margin's level sums through the cross-counts of levels,
-        # so the passes run on those small tables and the rows are adjusted once at the end.
         psw = self.weights[:, None]
-        margins = list(self.margins)
-        sizes = [int(codes.max()) + 1 for codes in margins]
-        counts = [np.bincount(codes, minlength=size) for codes, size in zip(margins, sizes, strict=True)]
-        sums = [column_bincount(codes, u / psw, size) for codes, size in zip(margins, sizes, strict=True)]
-        cross = [
-            [
-                np.bincount(a * sb + b, minlength=sa * sb).reshape(sa, sb)
-                for b, sb in zip(self.margins, sizes, strict=True)
-            ]
-            for a, sa in zip(self.margins, sizes, strict=True)
+        return u - psw * _backfitted(u / psw, list(self.margins))
+
+    def cell_residuals(self, b: np.ndarray, count: np.ndarray, margins: list[np.ndarray]) -> np.ndarray:
+        """:meth:`residuals` of influence values ``u = w * b`` given on cells of respondents
+        with the same raked weight factor and the same level of every margin: ``b`` per cell,
+        ``count`` respondents in each and each cell's level of each margin. The residuals are
+        the raked weights times the values returned."""
+        return b - _backfitted(b, margins, count)
+
+
+def _backfitted(v: np.ndarray, margins: list[np.ndarray], count: np.ndarray | None = None) -> np.ndarray:
+    """The sum of the per-margin means that R's raking residuals subtract from ``v = u / w``
+    (rows, or cells standing for ``count`` rows each)."""
+    # R subtracts the unweighted mean of u / w within each margin level, pass after pass.
+    # Each subtraction changes every margin's level sums through the cross-counts of levels,
+    # so the passes run on those small tables and the rows are adjusted once at the end.
+    sizes = [int(codes.max()) + 1 for codes in margins]
+    counts = [np.bincount(codes, count, size) for codes, size in zip(margins, sizes, strict=True)]
+    weighted = v if count is None else v * count[:, None]
+    sums = [column_bincount(codes, weighted, size) for codes, size in zip(margins, sizes, strict=True)]
+    cross = [
+        [
+            np.bincount(a * sb + b, count, sa * sb).reshape(sa, sb)
+            for b, sb in zip(margins, sizes, strict=True)
         ]
-        adjustments = [np.zeros((size, u.shape[1])) for size in sizes]
-        for _ in range(_RAKING_PASSES):
-            for m, count in enumerate(counts):
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    mean = np.where(count[:, None] > 0, sums[m] / count[:, None], 0.0)
-                adjustments[m] += mean
-                for j in range(len(sums)):
-                    sums[j] = sums[j] - cross[j][m] @ mean
-        total = sum(adjustment[codes] for adjustment, codes in zip(adjustments, self.margins, strict=True))
-        return u - psw * total
+        for a, sa in zip(margins, sizes, strict=True)
+    ]
+    adjustments = [np.zeros((size, v.shape[1])) for size in sizes]
+    for _ in range(_RAKING_PASSES):
+        for m, n_level in enumerate(counts):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = np.where(n_level[:, None] > 0, sums[m] / n_level[:, None], 0.0)
+            adjustments[m] += mean
+            for j in range(len(sums)):
+                sums[j] = sums[j] - cross[j][m] @ mean
+    return sum(adjustment[codes] for adjustment, codes in zip(adjustments, margins, strict=True))
 
 
 @dataclass(frozen=True)

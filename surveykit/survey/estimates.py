@@ -15,7 +15,7 @@ proportions; with hundreds of PSUs this is the normal interval R prints by defau
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +26,10 @@ from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import DesignError
+from surveykit.survey._codes import combine_codes, split_codes
+from surveykit.survey._linearization import column_bincount
 from surveykit.survey._variables import Domains
+from surveykit.survey.calibration import Raking
 from surveykit.survey.proportions import (
     IntervalMethod,
     binomial_confint,
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DomainEstimates",
+    "class_estimates",
     "domain_estimates",
     "mean",
     "proportions",
@@ -49,6 +53,7 @@ __all__ = [
 ]
 
 _SRS_ONLY = ("clopper-pearson", "jeffreys", "goodman")
+_BLOCK_VALUES = 1 << 22  # influence values per block of domains of a raked design (32 MB)
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,91 @@ def domain_estimates(
     )
 
 
+def class_estimates(
+    design: SurveyDesign,
+    kind: np.ndarray,
+    table: np.ndarray,
+    answered: np.ndarray,
+    by: str | Sequence[str] | None,
+    *,
+    what: str = "the question",
+) -> DomainEstimates | None:
+    """:func:`domain_estimates` of shares when the rows fall into a few answer classes.
+
+    Row ``i`` has the indicators ``table[kind[i]]``, so every influence value is its weight
+    times a value of its (PSU, domain, class) cell; the respondents are read once to form the
+    cells and everything else is computed on them. A raked design's influence values are
+    adjusted on every respondent, so its cells also hold the rows outside the domains and are
+    split by the raking margins. None for other calibrations (adjusted row by row instead).
+    """
+    calibrations = design.linearization.calibrations
+    raking = calibrations[0] if len(calibrations) == 1 and isinstance(calibrations[0], Raking) else None
+    if calibrations and raking is None:
+        return None
+    present = answered & design.domain
+    domains = design.variables.domains(by, present)
+    n_groups, n_kinds = domains.count, table.shape[0]
+    linearization = design.linearization
+    if raking is None:
+        weights = design.weights.to_numpy()
+        cells, cell_kind = linearization.weight_cells(domains.code, kind, n_groups, n_kinds, weights)
+        inside = np.ones(cell_kind.size, dtype=bool)
+    else:
+        # The design's weights are the raked ones (zero outside a subset, where the rows are
+        # outside every domain), so the cells are formed on the raked weights.
+        sizes = [int(codes.max()) + 1 for codes in raking.margins]
+        combination, n_combinations = combine_codes(list(raking.margins), sizes)
+        outside = domains.code < 0
+        group = np.where(outside, n_groups, domains.code)
+        kinds = np.where(outside, 0, kind) * n_combinations + combination
+        cells, cell_kinds = linearization.weight_cells(
+            group, kinds, n_groups + 1, n_kinds * n_combinations, raking.weights
+        )
+        cell_kind = cell_kinds // n_combinations
+        inside = cells.group < n_groups
+    domain_cells = cells.subset(inside)
+    if domain_cells.group.size == 0:
+        raise DesignError(f"no respondent in the domain answered {what} (empty domain)")
+    g = domain_cells.group
+    y = table[cell_kind[inside]]
+    numerator = column_bincount(g, y * domain_cells.weight[:, None], n_groups)
+    weight_total = np.bincount(g, domain_cells.weight, n_groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = numerator / weight_total[:, None]
+    safe = np.where(weight_total > 0, weight_total, 1.0)
+    b = (y - np.nan_to_num(estimate)[g]) / safe[g][:, None]
+    if raking is None:
+        variance = linearization.cell_variances(cells, b, n_groups)
+    else:
+        # One influence column per (domain, category), zero in the other domains' cells, for a
+        # block of domains at a time so that the columns stay small.
+        k = table.shape[1]
+        margins = split_codes(cell_kinds % n_combinations, sizes)
+        one_group = replace(cells, group=np.zeros_like(cells.group))
+        at = np.flatnonzero(inside)
+        block = max(1, _BLOCK_VALUES // (cells.group.size * k))
+        variance = np.empty((n_groups, k))
+        for first in range(0, n_groups, block):
+            width = min(block, n_groups - first)
+            in_block = (g >= first) & (g < first + width)
+            full = np.zeros((cells.group.size, width, k))
+            full[at[in_block], g[in_block] - first] = b[in_block]
+            residual = raking.cell_residuals(full.reshape(-1, width * k), cells.count, margins)
+            variance[first : first + width] = linearization.cell_variances(one_group, residual, 1).reshape(
+                width, k
+            )
+    return DomainEstimates(
+        domains=domains,
+        estimate=estimate,
+        variance=np.where(weight_total[:, None] > 0, variance, np.nan),
+        count=column_bincount(g, y * domain_cells.count[:, None], n_groups),
+        n=np.bincount(g, domain_cells.count, n_groups).astype(np.int64),
+        n_positive=np.bincount(g, domain_cells.positive, n_groups).astype(np.int64),
+        weight_total=weight_total,
+        df=linearization.cell_degf(domain_cells, n_groups),
+    )
+
+
 def proportions(
     design: SurveyDesign,
     variable: str,
@@ -191,11 +281,18 @@ def proportions(
             f"method 'goodman' gives simultaneous intervals for the categories of a select-one "
             f"question; {variable!r} is select-multiple."
         )
-    if question.multi:
-        y = question.indicators
-    else:
-        y = (question.codes[:, None] == np.arange(len(question.categories))[None, :]).astype(float)
-    cells = domain_estimates(design, y, question.answered, by, what=repr(variable))
+    classes = question.classes()
+    cells = (
+        None
+        if classes is None
+        else class_estimates(design, *classes, question.answered, by, what=repr(variable))
+    )
+    if cells is None:
+        if question.multi:
+            y = question.indicators
+        else:
+            y = (question.codes[:, None] == np.arange(len(question.categories))[None, :]).astype(float)
+        cells = domain_estimates(design, y, question.answered, by, what=repr(variable))
     n_groups, n_cat = cells.estimate.shape
     n = np.repeat(cells.n, n_cat).astype(float)
     df = np.repeat(cells.df, n_cat).astype(float)

@@ -11,6 +11,7 @@ design itself: :meth:`SurveyDesign.rake`, :meth:`SurveyDesign.poststratify` and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from surveykit._validation import label as _label
 from surveykit._validation import require_columns as _require_columns
 from surveykit._validation import validated_weights as _weights
 from surveykit.exceptions import WeightError
+from surveykit.survey._codes import combine_codes, compact_codes, split_codes
 
 __all__ = [
     "kish_effective_n",
@@ -31,12 +33,29 @@ __all__ = [
 ]
 
 _SHARE_TOLERANCE = 1e-6
+_MAX_CELLS = 2.0**62  # combinations of margin levels numbered in one int64
+
+
+@dataclass(frozen=True)
+class _Margin:
+    """One margin: the respondents' codes of the column's own levels (in order of appearance),
+    the margin level of each of those, the target total of each margin level, and the levels."""
+
+    codes: np.ndarray
+    position: np.ndarray
+    target: np.ndarray
+    levels: list[object]
+
+    @property
+    def level_codes(self) -> np.ndarray:
+        """Each respondent's margin level."""
+        return self.position[self.codes]
 
 
 def _targets(
     data: pd.DataFrame, margins: Mapping[str, Mapping[object, float]], total: float
-) -> dict[str, tuple[np.ndarray, np.ndarray, list[object]]]:
-    """Per margin: respondent level codes, the target total of each level, and the levels."""
+) -> dict[str, _Margin]:
+    """Every margin's level codes and targets, validated against the data."""
     if not margins:
         raise WeightError("margins is empty; give at least one variable, e.g. {'country': {'US': 0.5, ...}}")
     _require_columns(data, list(margins), "margin")
@@ -60,15 +79,16 @@ def _targets(
     out = {}
     for variable, margin in margins.items():
         column = data[variable]
-        if column.isna().any():
-            row = _label(column.index[np.flatnonzero(column.isna().to_numpy())[0]])
+        codes, observed = pd.factorize(column)
+        missing = codes < 0
+        if missing.any():
+            row = _label(column.index[np.flatnonzero(missing)[0]])
             raise WeightError(
-                f"column {variable!r} has {int(column.isna().sum())} missing values (first at row {row!r}); "
+                f"column {variable!r} has {int(missing.sum())} missing values (first at row {row!r}); "
                 "every respondent needs a level to be weighted to it."
             )
         levels = list(margin)
         position = {level: i for i, level in enumerate(levels)}
-        observed = pd.unique(column.to_numpy(dtype=object))
         unknown = [v for v in observed if v not in position]
         if unknown:
             raise WeightError(
@@ -82,11 +102,12 @@ def _targets(
                 f"margin for {variable!r} names level {absent[0]!r} that no respondent has; "
                 f"levels in the data: {sorted(map(str, present))}."
             )
-        codes = column.map(position).to_numpy(dtype=np.int64)
         target = np.array([float(margin[level]) for level in levels])
         if shares[variable]:
             target = target * total
-        out[variable] = (codes, target, levels)
+        out[variable] = _Margin(
+            codes, np.array([position[v] for v in observed], dtype=np.int64), target, levels
+        )
     return out
 
 
@@ -135,13 +156,19 @@ def rake(
 
     Notes
     -----
+    The fitting runs on the table of cells (the respondents with the same level of every
+    margin), and each cell's factor is then applied to its rows, which gives the same weights
+    as raking row by row. Capped raking clips each weight relative to its own starting weight,
+    so there the cells are split by starting weight too (as many cells as respondents when
+    every starting weight differs).
+
     Agrees with R's ``weights(rake(design, list(~a, ~b), list(pop_a, pop_b)))`` run to
     convergence (``control = list(maxit = 200, epsilon = 1e-9)``); R's default ``epsilon = 1``
     stops once totals move by less than one unit.
     """
     _require_columns(data, [], "data")
-    start = _weights(data, weight)
-    weights, _ = rake_weights(data, margins, start, max_iter=max_iter, tol=tol, bounds=bounds)
+    start = None if weight is None else _weights(data, weight)
+    weights, _ = _rake(data, margins, start, max_iter=max_iter, tol=tol, bounds=bounds)
     return pd.Series(weights, index=data.index, name="raked_weight")
 
 
@@ -155,6 +182,20 @@ def rake_weights(
     bounds: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """:func:`rake` on an array of starting weights; also returns each margin's level codes."""
+    weights, targets = _rake(data, margins, start, max_iter=max_iter, tol=tol, bounds=bounds)
+    return weights, [margin.level_codes for margin in targets.values()]
+
+
+def _rake(
+    data: pd.DataFrame,
+    margins: Mapping[str, Mapping[object, float]],
+    start: np.ndarray | None,
+    *,
+    max_iter: int,
+    tol: float,
+    bounds: tuple[float, float] | None,
+) -> tuple[np.ndarray, dict[str, _Margin]]:
+    """:func:`rake_weights`, with ``start=None`` for unit starting weights (not multiplied)."""
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise WeightError(f"max_iter must be a positive integer; got {max_iter!r}")
     if not (isinstance(tol, int | float) and tol > 0):
@@ -163,14 +204,19 @@ def rake_weights(
         low, high = bounds
         if not (0 <= low <= 1 <= high):
             raise WeightError(f"bounds must satisfy 0 <= lower <= 1 <= upper; got {bounds!r}")
-    targets = _targets(data, margins, float(start.sum()))
+    if start is None and bounds is not None:
+        start = np.ones(len(data))
+    start_total = float(len(data) if start is None else start.sum())
+    targets = _targets(data, margins, start_total)
+    cells = _RakingCells.of(list(targets.values()), start, bounds)
     # Bounds apply to the starting weights rescaled to the population total.
-    base = start * (next(iter(targets.values()))[1].sum() / start.sum())
-    w = start.copy()
+    base = cells.weight * (next(iter(targets.values())).target.sum() / start_total)
+    w = cells.weight.copy()
     discrepancy = np.inf
     for _ in range(max_iter):
-        for variable, (codes, target, levels) in targets.items():
-            current = np.bincount(codes, weights=w, minlength=len(target))
+        for (variable, margin), level in zip(targets.items(), cells.levels, strict=True):
+            target, levels = margin.target, margin.levels
+            current = np.bincount(level, weights=w * cells.count, minlength=len(target))
             empty = (current <= 0) & (target > 0)
             if empty.any():
                 raise WeightError(
@@ -180,15 +226,22 @@ def rake_weights(
             if bounds is None:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     factor = np.where(current > 0, target / current, 0.0)
-                w = w * factor[codes]
+                w = w * factor[level]
             else:
-                w = _capped_adjustment(w, codes, target, base * bounds[0], base * bounds[1], variable, levels)
+                w = _capped_adjustment(
+                    w, cells.count, level, target, base * bounds[0], base * bounds[1], variable, levels
+                )
         discrepancy = max(
-            float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / np.maximum(t, 1e-300)))
-            for c, t, _ in targets.values()
+            float(
+                np.max(
+                    np.abs(np.bincount(level, weights=w * cells.count, minlength=len(t)) - t)
+                    / np.maximum(t, 1e-300)
+                )
+            )
+            for level, t in zip(cells.levels, (margin.target for margin in targets.values()), strict=True)
         )
         if discrepancy <= tol:
-            return w, [codes for codes, _, _ in targets.values()]
+            return cells.weights(w, start), targets
     raise WeightError(
         f"raking did not converge in {max_iter} iterations (largest relative margin discrepancy "
         f"{discrepancy:.3g} > tol={tol:g}); raise max_iter, widen bounds, or check that the margins "
@@ -196,8 +249,83 @@ def rake_weights(
     )
 
 
+@dataclass(frozen=True)
+class _RakingCells:
+    """Respondents grouped into the cells of the margins' cross-classification.
+
+    Raking multiplies every weight in a level of a margin by the same factor, so respondents
+    in the same cell (the same level of every margin) keep the ratio of their starting
+    weights: fitting the table of cell totals and mapping each cell's factor back to its rows
+    gives the row-by-row result. Capped raking clips each weight to bounds relative to its own
+    starting weight, which breaks that ratio, so there the cells are also split by starting
+    weight: the respondents of a cell then have equal weights throughout, and each cell holds
+    one weight and its number of respondents (as many cells as rows when every starting weight
+    differs).
+
+    Attributes
+    ----------
+    cell : ndarray of int
+        Cell of each respondent.
+    levels : list of ndarray of int
+        Level of each cell in each margin.
+    weight, count : ndarray of float
+        Starting weight of each cell's respondents (uncapped: their total, counted once), and
+        the number of respondents it stands for (uncapped: 1).
+    capped : bool
+        Whether the cells are split by starting weight.
+    """
+
+    cell: np.ndarray
+    levels: list[np.ndarray]
+    weight: np.ndarray
+    count: np.ndarray
+    capped: bool
+
+    @classmethod
+    def of(
+        cls, margins: list[_Margin], start: np.ndarray | None, bounds: tuple[float, float] | None
+    ) -> _RakingCells:
+        """Cells of the margins (of the column levels, mapped to margin levels on the cells)."""
+        codes = [margin.codes for margin in margins]
+        sizes = [margin.position.size for margin in margins]
+        capped = bounds is not None
+        if capped:
+            start_code, start_values = pd.factorize(start)
+            codes, sizes = [*codes, start_code], [*sizes, start_values.size]
+        if np.prod(sizes, dtype=float) >= _MAX_CELLS:
+            # Too many combinations to number: every respondent is a cell of its own.
+            cell = np.arange(len(codes[0]))
+            parts = codes
+        else:
+            combined, size = combine_codes(codes, sizes)
+            if size <= combined.size:
+                cell, used = combined, np.arange(size)  # a full table, empty cells included
+            else:
+                used, cell = compact_codes(combined, size)
+            parts = split_codes(used, sizes)
+        levels = [margin.position[part] for margin, part in zip(margins, parts[: len(margins)], strict=True)]
+        n_cells = parts[0].size
+        if capped:
+            count = np.bincount(cell, minlength=n_cells).astype(float)
+            return cls(cell, levels, np.asarray(start_values, dtype=float)[parts[-1]], count, True)
+        totals = np.bincount(cell, start, n_cells).astype(float, copy=False)
+        return cls(cell, levels, totals, np.ones(n_cells), False)
+
+    def weights(self, fitted: np.ndarray, start: np.ndarray | None) -> np.ndarray:
+        """Each respondent's raked weight from the fitted weights of the cells."""
+        if self.capped:
+            return fitted[self.cell]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(self.weight > 0, fitted / self.weight, 0.0)
+        out = factor[self.cell]
+        if start is not None:
+            out *= start
+        return out
+
+
 def _capped_adjustment(
     w: np.ndarray,
+    count: np.ndarray,
     codes: np.ndarray,
     target: np.ndarray,
     low: np.ndarray,
@@ -205,10 +333,11 @@ def _capped_adjustment(
     variable: str,
     levels: list[object],
 ) -> np.ndarray:
-    """Scale each level by the factor f that meets its target once weights are clipped to [low, high]."""
+    """Scale each level by the factor f that meets its target once weights are clipped to
+    [low, high]; weight ``w[j]`` stands for ``count[j]`` respondents."""
     n_levels = target.size
-    reachable_low = np.bincount(codes, low, n_levels)
-    reachable_high = np.bincount(codes, high, n_levels)
+    reachable_low = np.bincount(codes, low * count, n_levels)
+    reachable_high = np.bincount(codes, high * count, n_levels)
     out_of_reach = (target < reachable_low * (1 - 1e-12)) | (target > reachable_high * (1 + 1e-12))
     if out_of_reach.any():
         level = levels[int(np.flatnonzero(out_of_reach)[0])]
@@ -220,7 +349,7 @@ def _capped_adjustment(
     log_hi = np.full(n_levels, 30.0)
     for _ in range(80):
         mid = (log_lo + log_hi) / 2
-        total = np.bincount(codes, np.clip(np.exp(mid)[codes] * w, low, high), n_levels)
+        total = np.bincount(codes, np.clip(np.exp(mid)[codes] * w, low, high) * count, n_levels)
         below = total < target
         log_lo = np.where(below, mid, log_lo)
         log_hi = np.where(below, log_hi, mid)
@@ -271,8 +400,8 @@ def poststratify_weights(
         key = pd.Series(list(zip(*(data[c] for c in columns), strict=True)), index=data.index)
     name = columns[0] if len(columns) == 1 else "+".join(columns)
     frame = pd.DataFrame({name: key})
-    targets = _targets(frame, {name: population}, float(start.sum()))
-    codes, target, levels = targets[name]
+    margin = _targets(frame, {name: population}, float(start.sum()))[name]
+    codes, target, levels = margin.level_codes, margin.target, margin.levels
     current = np.bincount(codes, weights=start, minlength=len(target))
     empty = (current <= 0) & (target > 0)
     if empty.any():
