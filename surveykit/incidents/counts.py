@@ -25,7 +25,8 @@ from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
-from surveykit.incidents.sources import Engine, date_summary, require_date_columns, tally
+from surveykit.incidents.sources import date_summary
+from surveykit.incidents.summary import Engine, require_date_columns, tally
 
 __all__ = [
     "PERIODS_PER_YEAR",

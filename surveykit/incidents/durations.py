@@ -32,14 +32,8 @@ from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level, require_columns
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
-from surveykit.incidents.sources import (
-    DURATION,
-    EVENT,
-    INCIDENTS,
-    Engine,
-    IncidentSource,
-    duration_summary,
-)
+from surveykit.incidents.sources import duration_summary
+from surveykit.incidents.summary import DURATION, EVENT, INCIDENTS, Engine, IncidentSource
 
 __all__ = ["kaplan_meier", "km_quantiles", "resolution_curve", "time_to_resolve"]
 

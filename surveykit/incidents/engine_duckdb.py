@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from surveykit.exceptions import SurveykitError
-from surveykit.incidents.sources import (
+from surveykit.incidents.summary import (
     DATE_COLUMNS,
     DUCKDB_MEMORY_LIMIT,
     DURATION,
@@ -108,7 +108,7 @@ def duration_bounds(source: IncidentSource) -> DurationBounds:
             SELECT count(d), max(d), max(r) FILTER (d IS NOT NULL), count(*) FILTER (r < d),
                    count(*) FILTER ((has_d AND d IS NULL) OR (has_r AND r IS NULL))
             FROM t"""
-        detected, latest_d, latest_r, backwards, unreadable = rel.query("log", query).fetchone()
+        detected, latest_d, latest_r, backwards, unreadable = rel.query("log", query).fetchall()[0]
     return DurationBounds(
         detected=int(detected),
         latest_detected=pd.Timestamp(latest_d) if latest_d is not None else pd.NaT,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from surveykit.incidents.sources import (
+from surveykit.incidents.summary import (
     DATE_COLUMNS,
     DURATION,
     EVENT,

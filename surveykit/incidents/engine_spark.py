@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
 from surveykit.exceptions import SurveykitError
-from surveykit.incidents.sources import (
+from surveykit.incidents.summary import (
     DATE_COLUMNS,
     DURATION,
     EVENT,
@@ -78,8 +78,9 @@ def columns(source: IncidentSource) -> list[str]:
 
 
 def _collect(spark_frame: SparkFrame) -> pd.DataFrame:
+    # Through Arrow, as pyarrow converts it: toPandas() warns about newer pandas versions.
     try:
-        return spark_frame.toPandas()
+        return spark_frame.toArrow().to_pandas()
     except PySparkException as exc:
         raise SurveykitError(f"Spark could not summarise the log: {_first_line(exc)}") from None
 

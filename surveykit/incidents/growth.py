@@ -76,7 +76,8 @@ from surveykit.incidents.counts import (
     rows_of,
     warn_if_partial,
 )
-from surveykit.incidents.sources import Engine, date_summary
+from surveykit.incidents.sources import date_summary
+from surveykit.incidents.summary import Engine
 
 __all__ = ["cagr", "poisson_rate_ratio", "yoy_growth"]
 

@@ -6,7 +6,8 @@ of them, a DuckDB relation or a Spark DataFrame, and an ``engine`` to read it wi
 
 - ``"pandas"``: the default for a DataFrame; a file is read into memory (only the columns used);
 - ``"duckdb"``: the default for a path and a DuckDB relation; out of core over CSV and Parquet
-  files or folders (memory limit :data:`DUCKDB_MEMORY_LIMIT`, spilling to the temporary folder);
+  files or folders (memory limit
+  :data:`surveykit.incidents.summary.DUCKDB_MEMORY_LIMIT`, spilling to the temporary folder);
 - ``"spark"``: the default for a Spark DataFrame; a path is read by the active Spark session
   (or a local one).
 
@@ -33,10 +34,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,41 +52,17 @@ from surveykit.incidents.schema import (
     M49_REGIONS,
     SEVERITIES,
 )
+from surveykit.incidents.summary import (
+    DATE_COLUMNS,
+    DURATION,
+    EVENT,
+    INCIDENTS,
+    Engine,
+    IncidentSource,
+    require_date_columns,
+)
 
-__all__ = [
-    "DATE_COLUMNS",
-    "DUCKDB_MEMORY_LIMIT",
-    "DURATION",
-    "EVENT",
-    "INCIDENTS",
-    "MAX_YEAR",
-    "MIN_YEAR",
-    "DurationBounds",
-    "Engine",
-    "IncidentSource",
-    "date_summary",
-    "duration_summary",
-    "engine_for",
-    "require_date_columns",
-    "source_files",
-    "tally",
-]
-
-Engine = Literal["pandas", "duckdb", "spark"]
-IncidentSource = pd.DataFrame | str | os.PathLike | Any
-"""A DataFrame, a path to a CSV or Parquet file or folder, a DuckDB relation or a Spark DataFrame."""
-
-#: DuckDB's memory limit when surveykit opens the connection; beyond it, DuckDB spills to disk.
-DUCKDB_MEMORY_LIMIT = "1GB"
-#: In a duration summary: nanoseconds from detection to resolution (or to ``as_of``).
-DURATION = "_duration_ns"
-#: In a duration summary: whether the incident was resolved (else censored).
-EVENT = "_event"
-
-#: The columns that date an incident, which every count reads.
-DATE_COLUMNS = ["year", "month", "day"]
-#: In a summarised log (one row per distinct group and date), the number of incidents on the row.
-INCIDENTS = "_incidents"
+__all__ = ["MAX_YEAR", "MIN_YEAR", "date_summary", "duration_summary", "engine_for"]
 
 _CODES: dict[str, frozenset[str]] = {
     "country": COUNTRY_CODES,
@@ -97,46 +72,6 @@ _CODES: dict[str, frozenset[str]] = {
     "severity": frozenset(SEVERITIES),
 }
 _EXAMPLES = 5
-
-
-@dataclass(frozen=True)
-class DurationBounds:
-    """What durations need from the whole log before grouping: counts and the latest times.
-
-    Attributes
-    ----------
-    detected : int
-        Incidents with a detection time.
-    latest_detected, latest_resolved : Timestamp or NaT
-        The latest detection and resolution times among them.
-    backwards : int
-        Incidents resolved before they were detected.
-    unreadable : int
-        Incidents whose ``detected_at`` or ``resolved_at`` is not a date and time.
-    """
-
-    detected: int
-    latest_detected: pd.Timestamp
-    latest_resolved: pd.Timestamp
-    backwards: int
-    unreadable: int
-
-
-def require_date_columns(columns: Sequence[str] | pd.Index) -> None:
-    """Raise unless the log has the ``year``, ``month`` and ``day`` columns every count reads."""
-    for name in DATE_COLUMNS:
-        if name not in columns:
-            raise SurveykitError(
-                f"The log has no {name!r} column; read it with surveykit.read_incidents so it has "
-                "the canonical columns."
-            )
-
-
-def tally(frame: pd.DataFrame) -> np.ndarray:
-    """The number of incidents on each row: 1, or the :data:`INCIDENTS` column of a summarised log."""
-    if INCIDENTS in frame.columns:
-        return frame[INCIDENTS].to_numpy(dtype="int64")
-    return np.ones(len(frame), dtype="int64")
 
 
 def engine_for(source: IncidentSource, engine: Engine | None) -> Engine:
@@ -156,41 +91,6 @@ def engine_for(source: IncidentSource, engine: Engine | None) -> Engine:
         "log must be a DataFrame, a path to a CSV or Parquet file or folder, a DuckDB relation or a "
         f"Spark DataFrame; got {type(source).__name__}"
     )
-
-
-def source_files(path: str | os.PathLike) -> tuple[list[Path], Literal["csv", "parquet"]]:
-    """The files a path names (a file, or every CSV or Parquet file in a folder) and their format.
-
-    Raises
-    ------
-    SurveykitError
-        If nothing is there, the folder holds no CSV or Parquet file, or mixes the two.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise SurveykitError(f"No incident log at {str(path)!r}.")
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _file_kind(p))
-    else:
-        files = [path] if _file_kind(path) else []
-    kinds = {_file_kind(p) for p in files}
-    if len(kinds) != 1:
-        found = "holds both CSV and Parquet files" if kinds else "is not a CSV or Parquet file"
-        if path.is_dir() and not kinds:
-            found = "holds no CSV or Parquet file"
-        raise SurveykitError(
-            f"{path.name!r} {found}; the engines read .csv or .parquet files, or a folder of one kind."
-        )
-    return files, kinds.pop()
-
-
-def _file_kind(path: Path) -> Literal["csv", "parquet"] | None:
-    suffix = path.suffix.lower()
-    if suffix in {".csv", ".txt"}:
-        return "csv"
-    if suffix in {".parquet", ".pq"}:
-        return "parquet"
-    return None
 
 
 def _module(engine: Engine) -> Any:
@@ -289,11 +189,12 @@ def _canonical(raw: pd.DataFrame, groups: list[str], *, dates: bool = True) -> p
     breaches: list[str] = []
     if dates:
         ranges = {"year": (MIN_YEAR, MAX_YEAR), "month": (1, 12), "day": (1, 31)}
+        unreadable = {}
         for name, (low, high) in ranges.items():
-            out[name], bad = _whole_numbers(raw[name], low, high)
+            out[name], unreadable[name] = _whole_numbers(raw[name], low, high)
             what = f"a {name} that is not a whole number from {low} to {high}"
-            breaches.append(_breach(counts, bad, raw[name], what))
-        no_month = (out["month"].isna() & out["day"].notna()).to_numpy(bool)
+            breaches.append(_breach(counts, unreadable[name], raw[name], what))
+        no_month = (out["month"].isna() & out["day"].notna()).to_numpy(bool) & ~unreadable["month"]
         breaches.append(_breach(counts, no_month, raw["day"], "a day without a month"))
         complete = out[DATE_COLUMNS].notna().all(axis=1).to_numpy(bool)
         if complete.any():
@@ -319,7 +220,7 @@ def _canonical(raw: pd.DataFrame, groups: list[str], *, dates: bool = True) -> p
 
 def _whole_numbers(values: pd.Series, low: int, high: int) -> tuple[pd.Series, np.ndarray]:
     """``values`` as Int64 and a mask of the present values that are not whole numbers in range."""
-    missing = values.isna().to_numpy(bool)
+    missing = values.isna().to_numpy(bool).copy()
     if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
         text = values.astype("string").str.strip()
         missing |= (text == "").fillna(True).to_numpy(bool)
@@ -336,6 +237,13 @@ def _breach(counts: np.ndarray, bad: np.ndarray, values: pd.Series, what: str) -
     """``"N incidents have <what> (v1, v2...)"``, or ``""`` when nothing is bad."""
     if not bad.any():
         return ""
-    shown = sorted({str(v) for v in values[bad]})
+    shown = sorted({_shown(v) for v in values[bad]})
     more = f" and {len(shown) - _EXAMPLES} more" if len(shown) > _EXAMPLES else ""
     return f"{int(counts[bad].sum())} incidents have {what} ({', '.join(shown[:_EXAMPLES])}{more})"
+
+
+def _shown(value: object) -> str:
+    """A value as the message shows it: a whole float without its ``.0``."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

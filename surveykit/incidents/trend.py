@@ -32,7 +32,8 @@ from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import SurveykitError
 from surveykit.incidents.counts import count_table
-from surveykit.incidents.sources import Engine, date_summary
+from surveykit.incidents.sources import date_summary
+from surveykit.incidents.summary import Engine
 
 __all__ = ["growth_trend", "trend_line"]
 
