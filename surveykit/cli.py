@@ -73,12 +73,14 @@ def _parser() -> argparse.ArgumentParser:
 
     incidents = commands.add_parser(
         "import-incidents",
-        help="import an incident log (CSV, XLSX or VERIS JSON)",
-        description="Import incidents from CSV, XLSX or VERIS JSON (file, array or directory). "
+        help="import an incident log (CSV, XLSX, Parquet or VERIS JSON)",
+        description="Import incidents from CSV, XLSX, Parquet or VERIS JSON (file, array or directory). "
         "Every row is validated; by default the import is all-or-nothing. Incidents already "
         "stored (same id) are skipped.",
     )
-    incidents.add_argument("path", type=Path, help="CSV, XLSX, JSON file or folder of VERIS JSON files")
+    incidents.add_argument(
+        "path", type=Path, help="CSV, XLSX, Parquet, JSON file or folder of VERIS JSON files"
+    )
     incidents.add_argument("--format", choices=option_values(Format), help="override the detected format")
     incidents.add_argument(
         "--map",
@@ -99,6 +101,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("path", type=Path, help="output file, .csv or .xlsx, in an existing folder")
     export.add_argument("--wave", action="append", help="only this wave (repeatable)")
     export.set_defaults(run=_export_responses)
+
+    export_incidents = commands.add_parser(
+        "export-incidents",
+        help="export stored incidents as Parquet or CSV",
+        description="Write the stored incidents in the canonical schema to Parquet (typed columns, "
+        "times in microseconds; read it back with import-incidents or analyse it with "
+        "surveykit.incident_counts(path)) or CSV, by the file's extension. Text that a spreadsheet "
+        "would run as a formula is written with a leading apostrophe in CSV.",
+    )
+    export_incidents.add_argument(
+        "path", type=Path, help="output file, .parquet or .csv, in an existing folder"
+    )
+    export_incidents.set_defaults(run=_export_incidents)
 
     analyst = commands.add_parser(
         "add-analyst",
@@ -348,6 +363,24 @@ def _export_responses(args: argparse.Namespace) -> int:
     with _store(args) as store:
         rows = export_responses(store, args.path, wave=args.wave)
     print(f"Wrote {rows} responses to {args.path}")
+    return 0
+
+
+def _export_incidents(args: argparse.Namespace) -> int:
+    from surveykit._spreadsheet import writable, write_csv
+    from surveykit.incidents.parquet import write_incidents_parquet
+
+    path = writable(args.path, "the incidents")
+    suffix = path.suffix.lower()
+    if suffix not in {".parquet", ".pq", ".csv"}:
+        raise SurveykitError(f"export-incidents writes .parquet or .csv files; got {path.name!r}")
+    with _store(args) as store:
+        incidents = store.incidents()
+    if suffix == ".csv":
+        write_csv(incidents, path, "the incidents")
+    else:
+        write_incidents_parquet(incidents, path)
+    print(f"Wrote {len(incidents)} incidents to {path}")
     return 0
 
 
