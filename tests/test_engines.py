@@ -28,6 +28,7 @@ from surveykit import (
     yoy_growth,
 )
 from surveykit.incidents.schema import INCIDENT_COLUMNS, INCIDENT_DTYPES
+from surveykit.incidents.sources import summarise_incidents
 
 pyspark = pytest.importorskip("pyspark")
 
@@ -185,10 +186,11 @@ def test_time_to_resolve_rests_on_every_incident_once() -> None:
     by_hand = log.groupby("incident_type")["resolved_at"].agg(["size", "count"])
     assert (first["n"] == by_hand["size"]).all()
     assert (first["n_resolved"] == by_hand["count"]).all()
-    # The median of the group with no open incident before it is the sample median.
-    waits = (log["resolved_at"] - log["detected_at"]).dt.total_seconds() / 3600
-    everyone = time_to_resolve(log.assign(resolved_at=log["resolved_at"].fillna(log["detected_at"])))
-    assert everyone.loc[0, "estimate"] == pytest.approx(np.sort(waits.fillna(0))[(len(log) + 1) // 2 - 1])
+    # With every incident resolved and an odd number of them, the Kaplan-Meier median is the
+    # sample median.
+    closed = log.assign(resolved_at=log["resolved_at"].fillna(log["detected_at"])).iloc[:-1]
+    waits = (closed["resolved_at"] - closed["detected_at"]).dt.total_seconds() / 3600
+    assert time_to_resolve(closed).loc[0, "estimate"] == pytest.approx(np.median(waits), rel=1e-12)
 
 
 def dirty_csv(folder: Path, changes: dict[str, object], rows: int = 3) -> Path:
@@ -269,3 +271,20 @@ def test_an_unknown_engine_and_a_missing_file_are_one_line_errors(tmp_path: Path
     with pytest.raises(SurveykitError) as error:
         incident_counts(broken)
     assert "\n" not in str(error.value) and "broken.parquet" in str(error.value)
+
+
+def test_a_summary_made_once_gives_the_same_statistics(tmp_path: Path) -> None:
+    log = canonical_log()
+    path = write_sources(log, tmp_path)["parquet"]
+    summary = summarise_incidents(path, by=["country", "incident_type"], engine="duckdb")
+    assert list(summary.columns) == ["country", "incident_type", "year", "month", "day", "_incidents"]
+    assert summary["_incidents"].sum() == len(log)
+    assert len(summary) < len(log)
+    for call in (
+        lambda source, **kw: incident_counts(source, "month", by="country", **kw),
+        lambda source, **kw: yoy_growth(source, by="incident_type", **kw),
+        lambda source, **kw: growth_trend(source, by=["country", "incident_type"], method="poisson", **kw),
+    ):
+        expected = outcome(lambda call=call: call(log))
+        assert_same(expected, outcome(lambda call=call: call(summary)), "summary on pandas")
+        assert_same(expected, outcome(lambda call=call: call(summary, engine="duckdb")), "summary on duckdb")

@@ -83,7 +83,9 @@ def date_groups(source: IncidentSource, groups: list[str]) -> pd.DataFrame:
     """``[groups...], year, month, day, _incidents``: incidents per distinct group and date."""
     keys = ", ".join(_quote(c) for c in [*groups, *DATE_COLUMNS])
     with _relation(source) as rel:
-        query = f"SELECT {keys}, count(*) AS {INCIDENTS} FROM log GROUP BY ALL"
+        # A summarised log counts its rows' incidents.
+        count = f"CAST(sum({INCIDENTS}) AS BIGINT)" if INCIDENTS in rel.columns else "count(*)"
+        query = f"SELECT {keys}, {count} AS {INCIDENTS} FROM log GROUP BY ALL"
         return rel.query("log", query).df()
 
 

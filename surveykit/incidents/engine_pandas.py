@@ -20,6 +20,7 @@ from surveykit.incidents.summary import (
     DurationBounds,
     IncidentSource,
     source_files,
+    tally,
 )
 
 __all__ = ["columns", "date_groups", "duration_bounds", "duration_groups"]
@@ -36,6 +37,9 @@ def columns(source: IncidentSource) -> list[str]:
 
 
 def _load(source: IncidentSource, names: Sequence[str]) -> pd.DataFrame:
+    """The columns ``names`` of the source, with :data:`INCIDENTS` when it is a summarised log."""
+    if INCIDENTS in columns(source):
+        names = [*names, INCIDENTS]
     if isinstance(source, pd.DataFrame):
         return source[list(names)]
     files, kind = source_files(source)
@@ -52,8 +56,14 @@ def _load(source: IncidentSource, names: Sequence[str]) -> pd.DataFrame:
 def date_groups(source: IncidentSource, groups: list[str]) -> pd.DataFrame:
     """``[groups...], year, month, day, _incidents``: incidents per distinct group and date."""
     keys = [*groups, *DATE_COLUMNS]
-    frame = _load(source, keys)
-    return frame.groupby(keys, dropna=False, sort=False, observed=True).size().rename(INCIDENTS).reset_index()
+    return _count(_load(source, keys), keys)
+
+
+def _count(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Incidents per distinct ``keys``: rows, or the sum of :data:`INCIDENTS` of a summarised log."""
+    grouped = frame.groupby(keys, dropna=False, sort=False, observed=True)
+    counted = grouped[INCIDENTS].sum() if INCIDENTS in frame.columns else grouped.size()
+    return counted.rename(INCIDENTS).reset_index()
 
 
 def _times(values: pd.Series) -> tuple[pd.Series, int]:
@@ -75,14 +85,14 @@ def _durations(
 
 def duration_bounds(source: IncidentSource) -> DurationBounds:
     """Counts and latest times of the incidents with a detection time."""
-    _, detected, resolved, unreadable = _durations(source, [])
+    frame, detected, resolved, unreadable = _durations(source, [])
     known = detected.notna()
     detected, resolved = detected[known], resolved[known]
     return DurationBounds(
-        detected=int(known.sum()),
+        detected=int(tally(frame)[known.to_numpy(bool)].sum()),
         latest_detected=pd.Timestamp(detected.max()),
         latest_resolved=pd.Timestamp(resolved.max()),
-        backwards=int((resolved < detected).sum()),
+        backwards=int(tally(frame)[known.to_numpy(bool)][(resolved < detected).to_numpy(bool)].sum()),
         unreadable=unreadable,
     )
 
@@ -93,10 +103,7 @@ def duration_groups(source: IncidentSource, groups: list[str], cutoff: pd.Timest
     keep = (detected.notna() & (detected <= cutoff)).to_numpy(bool)
     detected, resolved = detected[keep], resolved[keep]
     wait = (resolved.fillna(cutoff) - detected).to_numpy().astype("int64")
-    summary = frame.loc[keep, groups].assign(
+    summary = frame.loc[keep, [c for c in frame.columns if c in {*groups, INCIDENTS}]].assign(
         **{DURATION: wait, EVENT: resolved.notna().to_numpy(dtype=np.bool_)}
     )
-    keys = [*groups, DURATION, EVENT]
-    return (
-        summary.groupby(keys, dropna=False, sort=False, observed=True).size().rename(INCIDENTS).reset_index()
-    )
+    return _count(summary, [*groups, DURATION, EVENT])

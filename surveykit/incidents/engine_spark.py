@@ -88,7 +88,10 @@ def _collect(spark_frame: SparkFrame) -> pd.DataFrame:
 def date_groups(source: IncidentSource, groups: list[str]) -> pd.DataFrame:
     """``[groups...], year, month, day, _incidents``: incidents per distinct group and date."""
     keys = [*groups, *DATE_COLUMNS]
-    counted = frame(source).groupBy(*[F.col(f"`{c}`") for c in keys]).agg(F.count(F.lit(1)).alias(_COUNT))
+    log = frame(source)
+    # A summarised log counts its rows' incidents.
+    count = F.sum(INCIDENTS).cast("long") if INCIDENTS in log.columns else F.count(F.lit(1))
+    counted = log.groupBy(*[F.col(f"`{c}`") for c in keys]).agg(count.alias(_COUNT))
     return _collect(counted).rename(columns={_COUNT: INCIDENTS})
 
 

@@ -62,7 +62,7 @@ from surveykit.incidents.summary import (
     require_date_columns,
 )
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "date_summary", "duration_summary", "engine_for"]
+__all__ = ["MAX_YEAR", "MIN_YEAR", "date_summary", "duration_summary", "engine_for", "summarise_incidents"]
 
 _CODES: dict[str, frozenset[str]] = {
     "country": COUNTRY_CODES,
@@ -105,6 +105,39 @@ def _module(engine: Engine) -> Any:
 
 def _groups(by: str | Sequence[str] | None, columns: Sequence[str]) -> list[str]:
     return by_columns(by, pd.DataFrame(columns=list(columns)))
+
+
+def summarise_incidents(
+    log: IncidentSource, by: str | Sequence[str] | None = None, *, engine: Engine | None = None
+) -> pd.DataFrame:
+    """The log reduced to its incidents by group and date, in one pass of the engine.
+
+    The result is a small log that :func:`surveykit.incident_counts`, :func:`surveykit.yoy_growth`,
+    :func:`surveykit.cagr`, :func:`surveykit.growth_trend` and :func:`surveykit.trend_line` read
+    like the whole one (on pandas, or any engine), with the same results for any ``by`` among
+    the columns kept: summarise a large file once, then run several statistics on it.
+
+    Parameters
+    ----------
+    log : DataFrame, path or relation
+        As for :func:`surveykit.incident_counts`.
+    by : str or list of str, optional
+        The columns to keep besides the date.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What reads the log; see the module notes.
+
+    Returns
+    -------
+    DataFrame
+        ``[by...], year, month, day, _incidents``: one row per distinct group and date, with the
+        number of incidents on it, checked as the module notes say.
+
+    Examples
+    --------
+    >>> summary = summarise_incidents("incidents.parquet", by="country")  # doctest: +SKIP
+    >>> yoy_growth(summary, by="country")  # doctest: +SKIP
+    """
+    return date_summary(log, by, engine)[0]
 
 
 def date_summary(
