@@ -87,6 +87,12 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
         # A row with more fields than the header must fail, not silently become an index.
         "index_col": False,
     }
+    if not progress:
+        fast = _read_with_pyarrow(path, delimiter, first.rstrip("\r\n"))
+        if fast is not None:
+            _check_headers(path.name, [str(c) for c in fast.columns], limits)
+            _check_csv_cells(path.name, fast, limits)
+            return fast
     last_error: Exception | None = None
     for encoding in _ENCODINGS:
         try:
@@ -106,6 +112,40 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
             _check_csv_cells(path.name, frame, limits)
             return frame
     raise SurveykitError(f"{path.name}: cannot decode the file ({last_error}).")  # pragma: no cover
+
+
+def _read_with_pyarrow(path: Path, delimiter: str, header_line: str) -> pd.DataFrame | None:
+    """The cells as the pandas reader below returns them, read by pyarrow's multithreaded parser.
+
+    Only for the plain case: UTF-8, a header of distinct non-empty names, every row as wide as
+    the header. Anything else (another encoding, a ragged or blank row, a quoted line break)
+    returns None, and the pandas reader reads the file and words any error.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        headers = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    if not headers or len(set(headers)) != len(headers) or any(not h for h in headers):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(encoding="utf8"),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={h: pa.string() for h in headers},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table.column_names != headers:
+        return None
+    return table.to_pandas()
 
 
 def _check_file_size(path: Path, limits: Limits) -> None:

@@ -154,6 +154,8 @@ def _free_text(series: pd.Series, typed: bool) -> pd.Series:
 
     Stripping a leading tab or carriage return would turn ``\t=1+1`` into a formula.
     """
+    if not typed:  # CSV cells: already text, only the trailing white space to drop
+        return series.reset_index(drop=True).astype("string").fillna("").str.rstrip()
     values = series.reset_index(drop=True).astype(object)
     # factorize leaves None and NaN out: they come back as None, blank here.
     return _per_unique(values, partial(_cell_text, keep_leading=True)).fillna("").astype(object)
@@ -314,7 +316,9 @@ def normalise(
     keep = ~check.bad
     result = result.loc[keep]
     before = len(result)
-    result = result.drop_duplicates("incident_id").reset_index(drop=True)
+    if result["incident_id"].duplicated().any():
+        result = result.drop_duplicates("incident_id")
+    result = result.reset_index(drop=True)
     result = result.astype(INCIDENT_DTYPES)
     problems = sorted(check.problems, key=_problem_order)
     return result, problems, before - len(result)
@@ -444,6 +448,8 @@ def _parse_datetime(
         result[todo] = parsed.to_numpy()
         bad = np.zeros(n, dtype=bool)
         bad[np.flatnonzero(todo)[parsed.isna().to_numpy()]] = True
+        if not bad.any():
+            return result
         bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
         hint = (
             f"does not match date_format {date_format!r}"
@@ -543,12 +549,13 @@ def _parse_vocabulary(
     if values is None:
         return _missing_array(n, "string")
     text = _text(values, check.raw.typed)
-    key = _per_unique(text, lambda t: re.sub(r"[^0-9a-z]+", "_", t.lower()).strip("_"))
-    missing = key.isin(_MISSING)
-    mapped = key.map(synonyms)
-    bad = mapped.isna() & ~missing
-    check.flag(bad, name, values, f"{name} must be one of {list(allowed)}")
-    return pd.array(mapped, dtype="string")
+    # Logs repeat a few values many times: map each distinct value once, then spread by code.
+    codes, uniques = pd.factorize(text)
+    keys = [re.sub(r"[^0-9a-z]+", "_", str(u).lower()).strip("_") for u in uniques]
+    mapped = np.array([synonyms.get(k) for k in keys] + [None], dtype=object)
+    known = np.array([k in synonyms or k in _MISSING for k in keys] + [False])
+    check.flag(~known[codes], name, values, f"{name} must be one of {list(allowed)}")
+    return pd.array(mapped[codes], dtype="string")
 
 
 _CURRENCY = re.compile(r"^(?:USD|EUR|GBP|ZAR|AUD|US\$|[$€£R])\s*", re.IGNORECASE)
@@ -592,9 +599,13 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
     if raw.has_id:
         values = raw.frame["incident_id"]
         ids = _free_text(values, raw.typed)
-        check.flag((ids.str.strip() == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        check.flag(
+            (ids.str.strip() == "").to_numpy(dtype=bool), "incident_id", values, "the incident id is blank"
+        )
         _check_length(ids, values, "incident_id", current_limits().max_id_chars, check)
-        candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
+        candidates = (
+            ~check.bad & (ids != "").to_numpy(dtype=bool) & ids.duplicated(keep=False).to_numpy(dtype=bool)
+        )
         rows = np.flatnonzero(candidates)
         first = pd.DataFrame(
             {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
