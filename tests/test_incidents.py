@@ -194,7 +194,9 @@ def test_unreadable_inputs_raise_surveykit_errors(tmp_path: Path) -> None:
     (tmp_path / "log.pdf").write_text("x")
     with pytest.raises(SurveykitError, match="format="):
         read_incidents(tmp_path / "log.pdf")
-    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'parquet', 'veris'\]; got 'xls'"):
+    with pytest.raises(
+        SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'parquet', 'veris'\]; got 'xls'"
+    ):
         read_incidents(tmp_path / "log.pdf", format="xls")
     (tmp_path / "fake.xlsx").write_text("not a workbook")
     with pytest.raises(SurveykitError, match="not a readable XLSX"):
