@@ -24,11 +24,14 @@ from surveykit import (
     SurveykitError,
     growth_trend,
     incident_counts,
+    read_incidents,
     time_to_resolve,
+    trend_line,
     yoy_growth,
 )
 from surveykit.incidents.schema import INCIDENT_COLUMNS, INCIDENT_DTYPES
-from surveykit.incidents.sources import summarise_incidents
+from surveykit.incidents.sources import condensed_log, summarise_incidents
+from surveykit.incidents.summary import tally
 
 pyspark = pytest.importorskip("pyspark")
 
@@ -288,3 +291,42 @@ def test_a_summary_made_once_gives_the_same_statistics(tmp_path: Path) -> None:
         expected = outcome(lambda call=call: call(log))
         assert_same(expected, outcome(lambda call=call: call(summary)), "summary on pandas")
         assert_same(expected, outcome(lambda call=call: call(summary, engine="duckdb")), "summary on duckdb")
+
+
+def test_a_condensed_log_gives_the_report_the_same_statistics(tmp_path: Path) -> None:
+    log = canonical_log().astype({"incident_type": object})
+    log.loc[log.index % 5 == 0, "incident_type"] = "email_outage"
+    log = log.astype({"incident_type": "string"})
+    path = write_sources(log, tmp_path)["parquet"]
+    small = condensed_log(path, "incident_type", whole=("incident_type", "email_outage"), engine="duckdb")
+    assert tally(small).sum() == len(log) and len(small) < len(log)
+    outages = log[log["incident_type"] == "email_outage"]
+    cases = {
+        "counts": (incident_counts, log, small),
+        "growth": (yoy_growth, log, small),
+        "trend": (trend_line, log, small),
+        "outages": (time_to_resolve, outages, small[small["incident_type"] == "email_outage"]),
+    }
+    for name, (call, full, condensed) in cases.items():
+        expected = outcome(lambda call=call, full=full: call(full))
+        assert_same(expected, outcome(lambda call=call, condensed=condensed: call(condensed)), name)
+
+
+def test_report_counts_a_log_too_large_to_read_in_duckdb(tmp_path: Path, monkeypatch) -> None:
+    from surveykit.cli import main
+
+    log = canonical_log(2000).astype({"incident_type": object})
+    log.loc[log.index % 4 == 0, "incident_type"] = "email_outage"
+    path = write_sources(log.astype({"incident_type": "string"}), tmp_path)["parquet"]
+    monkeypatch.setenv("SURVEYKIT_LIMIT_MAX_FILE_BYTES", "1000")
+    with pytest.raises(SurveykitError, match="more than the 1,000 allowed"):
+        read_incidents(path)
+    db = str(tmp_path / "demo.db")
+    assert main(["--db", db, "demo"]) == 0
+    out = tmp_path / "report"
+    assert main(["--db", db, "report", "--out", str(out), "--incidents", str(path)]) == 0
+    tables = pd.read_excel(out / "results.xlsx", sheet_name=None)
+    by_year = next(frame for name, frame in tables.items() if name.lower().startswith("incidents"))
+    # The counts of the file (2014-2016), not of the demo store's incidents.
+    assert by_year.to_string().count("2016") >= 1
+    assert str(int(log["year"].eq(2016).sum())) in by_year.to_string()

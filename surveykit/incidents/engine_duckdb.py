@@ -29,7 +29,15 @@ from surveykit.incidents.summary import (
     source_files,
 )
 
-__all__ = ["columns", "connect", "date_groups", "duration_bounds", "duration_groups", "relation"]
+__all__ = [
+    "columns",
+    "connect",
+    "date_groups",
+    "duration_bounds",
+    "duration_groups",
+    "relation",
+    "rows_where",
+]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -132,3 +140,11 @@ def duration_groups(source: IncidentSource, groups: list[str], cutoff: pd.Timest
                    count(*) AS {INCIDENTS}
             FROM t WHERE d IS NOT NULL AND d <= {limit} GROUP BY ALL"""
         return rel.query("log", query).df()
+
+
+def rows_where(source: IncidentSource, names: list[str], column: str, value: str) -> pd.DataFrame:
+    """The columns ``names`` of the rows whose ``column`` equals ``value``."""
+    keys = ", ".join(_quote(c) for c in names)
+    literal = "'" + value.replace("'", "''") + "'"
+    with _relation(source) as rel:
+        return rel.query("log", f"SELECT {keys} FROM log WHERE {_quote(column)} = {literal}").df()

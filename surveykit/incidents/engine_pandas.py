@@ -23,7 +23,7 @@ from surveykit.incidents.summary import (
     tally,
 )
 
-__all__ = ["columns", "date_groups", "duration_bounds", "duration_groups"]
+__all__ = ["columns", "date_groups", "duration_bounds", "duration_groups", "rows_where"]
 
 
 def columns(source: IncidentSource) -> list[str]:
@@ -107,3 +107,9 @@ def duration_groups(source: IncidentSource, groups: list[str], cutoff: pd.Timest
         **{DURATION: wait, EVENT: resolved.notna().to_numpy(dtype=np.bool_)}
     )
     return _count(summary, [*groups, DURATION, EVENT])
+
+
+def rows_where(source: IncidentSource, names: list[str], column: str, value: str) -> pd.DataFrame:
+    """The columns ``names`` of the rows whose ``column`` equals ``value``."""
+    frame = _load(source, sorted({*names, column}))
+    return frame.loc[(frame[column] == value).fillna(False).to_numpy(bool), names].reset_index(drop=True)

@@ -31,7 +31,15 @@ from surveykit.incidents.summary import (
     source_files,
 )
 
-__all__ = ["columns", "date_groups", "duration_bounds", "duration_groups", "frame", "session"]
+__all__ = [
+    "columns",
+    "date_groups",
+    "duration_bounds",
+    "duration_groups",
+    "frame",
+    "rows_where",
+    "session",
+]
 
 _COUNT = "__surveykit_incidents"
 
@@ -142,3 +150,10 @@ def duration_groups(source: IncidentSource, groups: list[str], cutoff: pd.Timest
         F.count(F.lit(1)).alias(_COUNT)
     )
     return _collect(counted).rename(columns={_COUNT: INCIDENTS})
+
+
+def rows_where(source: IncidentSource, names: list[str], column: str, value: str) -> pd.DataFrame:
+    """The columns ``names`` of the rows whose ``column`` equals ``value``."""
+    log = frame(source)
+    picked = log.where(F.col(f"`{column}`") == F.lit(value)).select(*[F.col(f"`{c}`") for c in names])
+    return _collect(picked)

@@ -62,7 +62,15 @@ from surveykit.incidents.summary import (
     require_date_columns,
 )
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "date_summary", "duration_summary", "engine_for", "summarise_incidents"]
+__all__ = [
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "condensed_log",
+    "date_summary",
+    "duration_summary",
+    "engine_for",
+    "summarise_incidents",
+]
 
 _CODES: dict[str, frozenset[str]] = {
     "country": COUNTRY_CODES,
@@ -138,6 +146,50 @@ def summarise_incidents(
     >>> yoy_growth(summary, by="country")  # doctest: +SKIP
     """
     return date_summary(log, by, engine)[0]
+
+
+def condensed_log(
+    log: IncidentSource,
+    by: str | Sequence[str] | None = None,
+    *,
+    whole: tuple[str, str] | None = None,
+    engine: Engine | None = None,
+) -> pd.DataFrame:
+    """A large log as a small one with the same counts, growth and trends, and whole rows where asked.
+
+    The incidents are counted by ``by`` and date as in :func:`summarise_incidents`, except those
+    whose column ``whole[0]`` equals ``whole[1]`` (``("incident_type", "email_outage")``),
+    which are kept as rows with their ``detected_at`` and ``resolved_at``, so their time to
+    resolve can be measured too. Every row carries its number of incidents (``_incidents``);
+    :func:`surveykit.incidents.summary.tally` counts them.
+
+    Returns
+    -------
+    DataFrame
+        ``[by...], year, month, day, detected_at, resolved_at, _incidents``.
+    """
+    module = _module(engine_for(log, engine))
+    summary, groups = date_summary(log, by, engine)
+    times = ["detected_at", "resolved_at"]
+    if whole is None:
+        return summary.assign(**{t: pd.NaT for t in times})[[*groups, *DATE_COLUMNS, *times, INCIDENTS]]
+    column, value = whole
+    if column not in groups:
+        raise SurveykitError(
+            f"condensed_log keeps whole rows by a column of by; {column!r} is not in {groups}"
+        )
+    rows = module.rows_where(log, [*groups, *DATE_COLUMNS, *times], column, value).assign(**{INCIDENTS: 1})
+    rows = _canonical(rows, groups)
+    for name in times:
+        values = rows[name]
+        parsed = (
+            values if values.dtype.kind == "M" else pd.to_datetime(values, format="ISO8601", errors="coerce")
+        )
+        rows[name] = parsed.astype("datetime64[ns]")
+    rest = summary[~(summary[column] == value).fillna(False).to_numpy(bool)]
+    rest = rest.assign(**{t: pd.Series(pd.NaT, index=rest.index, dtype="datetime64[ns]") for t in times})
+    out = pd.concat([rest, rows], ignore_index=True)
+    return out[[*groups, *DATE_COLUMNS, *times, INCIDENTS]].astype({INCIDENTS: "int64"})
 
 
 def date_summary(
