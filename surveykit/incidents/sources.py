@@ -107,7 +107,12 @@ def _module(engine: Engine) -> Any:
     elif engine == "duckdb":
         from surveykit.incidents import engine_duckdb as module
     else:
-        from surveykit.incidents import engine_spark as module
+        try:
+            from surveykit.incidents import engine_spark as module
+        except ModuleNotFoundError as exc:
+            raise SurveykitError(
+                f"engine='spark' needs PySpark and Java ({exc.name} is missing): pip install pyspark"
+            ) from None
     return module
 
 
