@@ -152,7 +152,9 @@ CALLS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
-# Spark takes a second or more per call on two cores: it runs the calls that read differently.
+# Spark takes a second or more per call on two cores: it runs the calls that read differently;
+# the forms that only read the file differently run the first call.
+ONCE = {"pandas parquet", "duckdb folder", "spark folder"}
 ON_SPARK = {"monthly counts by country", "time to resolve by type"}
 
 
@@ -164,6 +166,8 @@ def test_every_engine_returns_the_same_frames_and_warnings(tmp_path: Path, spark
         assert isinstance(expected[0], pd.DataFrame), name
         for label, (source, engine) in sources.items():
             if label.startswith("spark") and name not in ON_SPARK:
+                continue
+            if label in ONCE and name != "monthly counts by country":
                 continue
             got = outcome(lambda call=call, source=source, engine=engine: call(source, engine=engine))
             assert_same(expected, got, f"{name}, {label}")
