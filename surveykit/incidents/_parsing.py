@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from surveykit._limits import current_limits
 from surveykit.exceptions import Problem, Repair
@@ -175,9 +177,32 @@ def _is_missing(value: str) -> bool:
     return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
 
 
+def _distinct(text: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Each value's code (-1 for missing) and the distinct values, in order of appearance.
+
+    Text read by pyarrow (CSV) is encoded by Arrow, the rest by pandas.
+    """
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        values = pa.array(text.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.intp, copy=False), encoded.dictionary.to_pylist()
+    codes, uniques = pd.factorize(text)
+    return codes, list(uniques)
+
+
+def _spread(per_value: list[str | None], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """The ``string`` array of ``per_value[code]`` (missing where the code is -1 or the value None)."""
+    dictionary = pa.array(per_value, type=pa.large_string())
+    indices = pa.array(codes, mask=codes < 0, type=pa.int64())
+    return pd.arrays.ArrowStringArray(pc.take(dictionary, indices))
+
+
 def _per_unique(text: pd.Series, function: Any) -> pd.Series:
     """Apply ``function`` once per distinct value (logs repeat a few values many times)."""
-    codes, uniques = pd.factorize(text)
+    codes, uniques = _distinct(text)
     results = np.array([function(u) for u in uniques] + [None], dtype=object)
     return pd.Series(results[codes], index=text.index)
 
@@ -374,10 +399,13 @@ def _parse_occurred(
         bad_month[is_partial] = ((months < 1) | (months > 12)).fillna(False).to_numpy()
         check.flag(bad_month, "occurred_on", values, "month must be between 1 and 12")
         month[bad_month] = pd.NA
-    rest = values.reset_index(drop=True).copy()
-    rest[handled | is_partial] = None if raw.typed else ""
-    stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
-    stamps[handled] = plain[handled].to_numpy()
+    if (unsure & ~is_partial).any():  # dates with a time, other forms: the full parser
+        rest = values.reset_index(drop=True).copy()
+        rest[handled | is_partial] = None if raw.typed else ""
+        stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
+        stamps[handled] = plain[handled].to_numpy()
+    else:
+        stamps = plain.reset_index(drop=True)
     has = stamps.notna().to_numpy()
     year[has] = stamps.dt.year[has].to_numpy()
     month[has] = stamps.dt.month[has].to_numpy()
@@ -495,14 +523,14 @@ def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
         return _missing_array(n, "string")
-    text = _per_unique(
-        _text(values, check.raw.typed), lambda t: _COUNTRY_ALIASES.get(t.strip().upper(), t.strip().upper())
+    codes, uniques = _distinct(_text(values, check.raw.typed))
+    upper = [str(u).strip().upper() for u in uniques]
+    read = [_COUNTRY_ALIASES.get(u, u) for u in upper]
+    fine = np.array([r in COUNTRY_CODES or r in _COUNTRY_MISSING for r in read] + [False])
+    check.flag(
+        ~fine[codes], "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)"
     )
-    missing = text.isin(_COUNTRY_MISSING)
-    known = text.isin(COUNTRY_CODES)
-    bad = ~missing & ~known
-    check.flag(bad, "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)")
-    return pd.array(text.where(known), dtype="string")
+    return _spread([r if r in COUNTRY_CODES else None for r in read], codes)
 
 
 _COUNTRY_ALIASES = {"UK": "GB"}
@@ -550,12 +578,11 @@ def _parse_vocabulary(
         return _missing_array(n, "string")
     text = _text(values, check.raw.typed)
     # Logs repeat a few values many times: map each distinct value once, then spread by code.
-    codes, uniques = pd.factorize(text)
+    codes, uniques = _distinct(text)
     keys = [re.sub(r"[^0-9a-z]+", "_", str(u).lower()).strip("_") for u in uniques]
-    mapped = np.array([synonyms.get(k) for k in keys] + [None], dtype=object)
     known = np.array([k in synonyms or k in _MISSING for k in keys] + [False])
     check.flag(~known[codes], name, values, f"{name} must be one of {list(allowed)}")
-    return pd.array(mapped[codes], dtype="string")
+    return _spread([synonyms.get(k) for k in keys], codes)
 
 
 _CURRENCY = re.compile(r"^(?:USD|EUR|GBP|ZAR|AUD|US\$|[$€£R])\s*", re.IGNORECASE)
