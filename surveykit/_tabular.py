@@ -18,7 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from surveykit._limits import Limits, current_limits, listing, shorten
 from surveykit.exceptions import SurveykitError
@@ -121,9 +125,6 @@ def _read_with_pyarrow(path: Path, delimiter: str, header_line: str) -> pd.DataF
     the header. Anything else (another encoding, a ragged or blank row, a quoted line break)
     returns None, and the pandas reader reads the file and words any error.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
     try:
         headers = next(csv.reader([header_line], delimiter=delimiter), [])
     except csv.Error:
@@ -186,8 +187,8 @@ def _check_lines(path: Path, limits: Limits) -> None:
 
 def _longest_line(chunk: bytes) -> int:
     """The longest run between two newlines of a chunk (its ends excluded)."""
-    inner = chunk[chunk.find(b"\n") + 1 : chunk.rfind(b"\n")]
-    return max(map(len, inner.split(b"\n"))) if inner else 0
+    newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+    return int(np.diff(newlines).max()) - 1 if len(newlines) > 1 else 0
 
 
 def _check_headers(name: str, headers: list[str], limits: Limits) -> None:
@@ -204,6 +205,11 @@ def _check_headers(name: str, headers: list[str], limits: Limits) -> None:
 
 def _check_csv_cells(name: str, frame: pd.DataFrame, limits: Limits) -> None:
     for column in frame.columns:
+        values = frame[column].array
+        if isinstance(values, pd.arrays.ArrowStringArray):
+            longest = pc.max(pc.utf8_length(pa.array(values))).as_py()
+            if longest is None or longest <= limits.max_cell_chars:
+                continue  # the common case, measured by Arrow
         lengths = frame[column].str.len()
         over = lengths > limits.max_cell_chars
         if over.any():
