@@ -334,3 +334,25 @@ def test_report_counts_a_log_too_large_to_read_in_duckdb(tmp_path: Path, monkeyp
     # The counts of the file (2014-2016), not of the demo store's incidents.
     assert by_year.to_string().count("2016") >= 1
     assert str(int(log["year"].eq(2016).sum())) in by_year.to_string()
+
+
+def test_implausible_integer_dates_in_parquet_are_reported_alike(tmp_path: Path) -> None:
+    # DuckDB packs plausible integer dates into one key; the others come back as stored.
+    log = canonical_log(800)
+    log.loc[:2, "year"] = pd.NA
+    path = tmp_path / "gaps.parquet"
+    log.to_parquet(path)
+    call = lambda source, **kw: incident_counts(source, "month", by="severity", **kw)  # noqa: E731
+    expected = outcome(lambda: call(path, engine="pandas"))
+    assert isinstance(expected[0], pd.DataFrame)
+    assert_same(expected, outcome(lambda: call(path, engine="duckdb")), "missing years")
+    log.loc[3:5, "month"] = 13
+    log.loc[6, "day"] = 40
+    log.to_parquet(path)
+    expected = outcome(lambda: call(path, engine="pandas"))
+    assert expected[0] == (
+        "ImportValidationError: 3 incidents have a month that is not a whole number from 1 to 12 (13); "
+        "1 incidents have a day that is not a whole number from 1 to 31 (40); "
+        "list every row with surveykit.validate_incidents."
+    )
+    assert_same(expected, outcome(lambda: call(path, engine="duckdb")), "implausible dates")

@@ -89,12 +89,51 @@ def columns(source: IncidentSource) -> list[str]:
 
 def date_groups(source: IncidentSource, groups: list[str]) -> pd.DataFrame:
     """``[groups...], year, month, day, _incidents``: incidents per distinct group and date."""
-    keys = ", ".join(_quote(c) for c in [*groups, *DATE_COLUMNS])
     with _relation(source) as rel:
         # A summarised log counts its rows' incidents.
         count = f"CAST(sum({INCIDENTS}) AS BIGINT)" if INCIDENTS in rel.columns else "count(*)"
-        query = f"SELECT {keys}, {count} AS {INCIDENTS} FROM log GROUP BY ALL"
-        return rel.query("log", query).df()
+        kinds = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+        if all(kinds[c] in _INTEGERS for c in DATE_COLUMNS):
+            return _packed_date_groups(rel, groups, count)
+        keys = ", ".join(_quote(c) for c in [*groups, *DATE_COLUMNS])
+        return rel.query("log", f"SELECT {keys}, {count} AS {INCIDENTS} FROM log GROUP BY ALL").df()
+
+
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+# A plausible date packed into one integer, (year * 13 + month) * 32 + day with 0 for a missing
+# month or day: grouping by one key instead of three halves the time of the group-by.
+_PLAUSIBLE = (
+    "(year BETWEEN 0 AND 99999 AND (month IS NULL OR month BETWEEN 1 AND 12) "
+    "AND (day IS NULL OR day BETWEEN 1 AND 31))"
+)
+_PACKED = "(year::BIGINT * 13 + coalesce(month, 0)) * 32 + coalesce(day, 0)"
+
+
+def _packed_date_groups(rel: Any, groups: list[str], count: str) -> pd.DataFrame:
+    """:func:`date_groups` of integer dates through one packed key; implausible dates (and missing
+    years) come back from a second query as they are stored, to be checked like the others."""
+    keys = "".join(f"{_quote(c)}, " for c in groups)
+    query = f"""
+        SELECT {keys}CASE WHEN {_PLAUSIBLE} THEN {_PACKED} ELSE -1 END AS _date, {count} AS {INCIDENTS}
+        FROM log GROUP BY ALL"""
+    packed = rel.query("log", query).df()
+    plausible = packed[packed["_date"] >= 0]
+    date = plausible["_date"].to_numpy(dtype="int64")
+    day, month, year = date % 32, (date // 32) % 13, date // (32 * 13)
+    index = plausible.index
+    decoded = plausible[groups].assign(
+        year=pd.Series(year, index=index, dtype="Int64"),
+        month=pd.Series(month, index=index, dtype="Int64").where(month > 0),
+        day=pd.Series(day, index=index, dtype="Int64").where(day > 0),
+        **{INCIDENTS: plausible[INCIDENTS].to_numpy(dtype="int64")},
+    )
+    if not (packed["_date"] < 0).any():
+        return decoded.reset_index(drop=True)
+    columns = ", ".join(_quote(c) for c in [*groups, *DATE_COLUMNS])
+    implausible = f"NOT coalesce({_PLAUSIBLE}, false)"
+    query = f"SELECT {columns}, {count} AS {INCIDENTS} FROM log WHERE {implausible} GROUP BY ALL"
+    rest = rel.query("log", query).df()
+    return pd.concat([decoded, rest], ignore_index=True)
 
 
 def _time(rel: Any, name: str) -> str:
