@@ -142,11 +142,11 @@ def _read_with_pyarrow(path: Path, delimiter: str, header_line: str) -> pd.DataF
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowException, OSError, ValueError):
+        if table.column_names != headers:  # undecodable header bytes raise here
+            return None
+        return table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
-    if table.column_names != headers:
-        return None
-    return table.to_pandas()
 
 
 def _check_file_size(path: Path, limits: Limits) -> None:
