@@ -18,7 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from surveykit._limits import Limits, current_limits, listing, shorten
 from surveykit.exceptions import SurveykitError
@@ -87,6 +91,12 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
         # A row with more fields than the header must fail, not silently become an index.
         "index_col": False,
     }
+    if not progress:
+        fast = _read_with_pyarrow(path, delimiter, first.rstrip("\r\n"))
+        if fast is not None:
+            _check_headers(path.name, [str(c) for c in fast.columns], limits)
+            _check_csv_cells(path.name, fast, limits)
+            return fast
     last_error: Exception | None = None
     for encoding in _ENCODINGS:
         try:
@@ -106,6 +116,37 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
             _check_csv_cells(path.name, frame, limits)
             return frame
     raise SurveykitError(f"{path.name}: cannot decode the file ({last_error}).")  # pragma: no cover
+
+
+def _read_with_pyarrow(path: Path, delimiter: str, header_line: str) -> pd.DataFrame | None:
+    """The cells as the pandas reader below returns them, read by pyarrow's multithreaded parser.
+
+    Only for the plain case: UTF-8, a header of distinct non-empty names, every row as wide as
+    the header. Anything else (another encoding, a ragged or blank row, a quoted line break)
+    returns None, and the pandas reader reads the file and words any error.
+    """
+    try:
+        headers = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    if not headers or len(set(headers)) != len(headers) or any(not h for h in headers):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(encoding="utf8"),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={h: pa.string() for h in headers},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if table.column_names != headers:  # undecodable header bytes raise here
+            return None
+        return table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 def _check_file_size(path: Path, limits: Limits) -> None:
@@ -146,8 +187,8 @@ def _check_lines(path: Path, limits: Limits) -> None:
 
 def _longest_line(chunk: bytes) -> int:
     """The longest run between two newlines of a chunk (its ends excluded)."""
-    inner = chunk[chunk.find(b"\n") + 1 : chunk.rfind(b"\n")]
-    return max(map(len, inner.split(b"\n"))) if inner else 0
+    newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+    return int(np.diff(newlines).max()) - 1 if len(newlines) > 1 else 0
 
 
 def _check_headers(name: str, headers: list[str], limits: Limits) -> None:
@@ -164,6 +205,11 @@ def _check_headers(name: str, headers: list[str], limits: Limits) -> None:
 
 def _check_csv_cells(name: str, frame: pd.DataFrame, limits: Limits) -> None:
     for column in frame.columns:
+        values = frame[column].array
+        if isinstance(values, pd.arrays.ArrowStringArray):
+            longest = pc.max(pc.utf8_length(pa.array(values))).as_py()
+            if longest is None or longest <= limits.max_cell_chars:
+                continue  # the common case, measured by Arrow
         lengths = frame[column].str.len()
         over = lengths > limits.max_cell_chars
         if over.any():

@@ -22,6 +22,8 @@ from surveykit.exceptions import SurveykitError
 from surveykit.incidents.reading import Format
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from surveykit.collection.store import Store
 
 __all__ = ["main"]
@@ -73,12 +75,14 @@ def _parser() -> argparse.ArgumentParser:
 
     incidents = commands.add_parser(
         "import-incidents",
-        help="import an incident log (CSV, XLSX or VERIS JSON)",
-        description="Import incidents from CSV, XLSX or VERIS JSON (file, array or directory). "
+        help="import an incident log (CSV, XLSX, Parquet or VERIS JSON)",
+        description="Import incidents from CSV, XLSX, Parquet or VERIS JSON (file, array or directory). "
         "Every row is validated; by default the import is all-or-nothing. Incidents already "
         "stored (same id) are skipped.",
     )
-    incidents.add_argument("path", type=Path, help="CSV, XLSX, JSON file or folder of VERIS JSON files")
+    incidents.add_argument(
+        "path", type=Path, help="CSV, XLSX, Parquet, JSON file or folder of VERIS JSON files"
+    )
     incidents.add_argument("--format", choices=option_values(Format), help="override the detected format")
     incidents.add_argument(
         "--map",
@@ -99,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("path", type=Path, help="output file, .csv or .xlsx, in an existing folder")
     export.add_argument("--wave", action="append", help="only this wave (repeatable)")
     export.set_defaults(run=_export_responses)
+
+    export_incidents = commands.add_parser(
+        "export-incidents",
+        help="export stored incidents as Parquet or CSV",
+        description="Write the stored incidents in the canonical schema to Parquet (typed columns, "
+        "times in microseconds; read it back with import-incidents or analyse it with "
+        "surveykit.incident_counts(path)) or CSV, by the file's extension. Text that a spreadsheet "
+        "would run as a formula is written with a leading apostrophe in CSV.",
+    )
+    export_incidents.add_argument(
+        "path", type=Path, help="output file, .parquet or .csv, in an existing folder"
+    )
+    export_incidents.set_defaults(run=_export_incidents)
 
     analyst = commands.add_parser(
         "add-analyst",
@@ -138,7 +155,12 @@ def _parser() -> argparse.ArgumentParser:
         help="population margins for --weighted instead of the store's: a YAML or JSON file "
         "{variable: {level: count}}, or 'demo' for the demo data's margins",
     )
-    report.add_argument("--incidents", type=Path, help="incident log file (default: the stored incidents)")
+    report.add_argument(
+        "--incidents",
+        type=Path,
+        help="incident log file (default: the stored incidents); a canonical CSV or Parquet file, or a "
+        "folder of them, too large to read whole is counted in DuckDB instead",
+    )
     report.set_defaults(run=_report)
 
     wave = commands.add_parser(
@@ -351,10 +373,27 @@ def _export_responses(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_incidents(args: argparse.Namespace) -> int:
+    from surveykit._spreadsheet import writable, write_csv
+    from surveykit.incidents.parquet import write_incidents_parquet
+
+    path = writable(args.path, "the incidents")
+    suffix = path.suffix.lower()
+    if suffix not in {".parquet", ".pq", ".csv"}:
+        raise SurveykitError(f"export-incidents writes .parquet or .csv files; got {path.name!r}")
+    with _store(args) as store:
+        incidents = store.incidents()
+    if suffix == ".csv":
+        write_csv(incidents, path, "the incidents")
+    else:
+        write_incidents_parquet(incidents, path)
+    print(f"Wrote {len(incidents)} incidents to {path}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     import time
 
-    from surveykit.incidents.reading import read_incidents
     from surveykit.publishing.report import build_report
 
     if args.margins and not args.weighted:
@@ -365,7 +404,7 @@ def _report(args: argparse.Namespace) -> int:
         if args.weighted:
             margins = _margins(args.margins) if args.margins else _stored_margins(store)
         responses = store.responses()
-        incidents = read_incidents(args.incidents) if args.incidents else store.incidents()
+        incidents = _incident_log(args.incidents) if args.incidents else store.incidents()
         instrument = store.instrument() if len(responses) else None
     files = build_report(
         responses,
@@ -382,6 +421,30 @@ def _report(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.1f} s"
     )
     return 0
+
+
+def _incident_log(path: Path) -> pd.DataFrame:
+    """The log for the report: read and checked whole, or, when it is too large for that (beyond the
+    input limits, or a folder of CSV or Parquet files), condensed in DuckDB to its incidents by
+    type and date with the email outages kept whole, which the report's statistics read alike."""
+    from surveykit._limits import current_limits
+    from surveykit.incidents.reading import read_incidents
+    from surveykit.incidents.sources import condensed_log
+
+    limits = current_limits()
+    large = path.is_dir() and not any(path.glob("*.json")) and not any(path.glob("*.JSON"))
+    if path.is_file() and path.suffix.lower() in {".csv", ".txt", ".parquet", ".pq"}:
+        large = path.stat().st_size > limits.max_file_bytes
+        if path.suffix.lower() in {".parquet", ".pq"} and not large:
+            import pyarrow.parquet as pq
+
+            try:
+                large = pq.ParquetFile(path).metadata.num_rows >= limits.max_rows
+            except (OSError, ValueError):  # not Parquet: read_incidents says so in one line
+                large = False
+    if not large:
+        return read_incidents(path)
+    return condensed_log(path, "incident_type", whole=("incident_type", "email_outage"), engine="duckdb")
 
 
 def _stored_margins(store: Store) -> dict:

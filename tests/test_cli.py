@@ -16,7 +16,7 @@ from surveykit.cli import main
 from .test_responses import GOOD, HEADER
 
 COMMANDS = [
-    "demo", "import-responses", "import-incidents", "export-responses",
+    "demo", "import-responses", "import-incidents", "export-responses", "export-incidents",
     "add-analyst", "check-instrument", "report", "serve", "wave",
 ]  # fmt: skip
 

@@ -194,7 +194,9 @@ def test_unreadable_inputs_raise_surveykit_errors(tmp_path: Path) -> None:
     (tmp_path / "log.pdf").write_text("x")
     with pytest.raises(SurveykitError, match="format="):
         read_incidents(tmp_path / "log.pdf")
-    with pytest.raises(SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'veris'\]; got 'xls'"):
+    with pytest.raises(
+        SurveykitError, match=r"format must be one of \['csv', 'xlsx', 'parquet', 'veris'\]; got 'xls'"
+    ):
         read_incidents(tmp_path / "log.pdf", format="xls")
     (tmp_path / "fake.xlsx").write_text("not a workbook")
     with pytest.raises(SurveykitError, match="not a readable XLSX"):
@@ -318,3 +320,14 @@ def test_a_stored_id_with_changed_details_is_reported_as_a_conflict(tmp_path: Pa
         assert "conflict: 1 stored incident ids have different details" in report.summary()
         assert "'A-1'" in report.summary()
         assert store.incidents().set_index("incident_id").loc["A-1", "loss_amount"] == 100
+
+
+def test_a_csv_that_is_not_utf8_is_read_by_the_fallback_decoders(tmp_path):
+    # pyarrow reads plain UTF-8 files; a Windows-1252 header or cell goes to the pandas reader.
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(b"id,date,r\xe9gion,country\nT-1,2015-03-01,x,GB\nT-2,2016-01-02,y,US\n")
+    log = read_incidents(path)
+    assert list(log["incident_id"]) == ["T-1", "T-2"]
+    (tmp_path / "junk.csv").write_bytes(b"\x80\n")
+    with pytest.raises(SurveykitError, match="no date column"):
+        read_incidents(tmp_path / "junk.csv")

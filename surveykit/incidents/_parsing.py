@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from surveykit._limits import current_limits
 from surveykit.exceptions import Problem, Repair
@@ -154,6 +156,8 @@ def _free_text(series: pd.Series, typed: bool) -> pd.Series:
 
     Stripping a leading tab or carriage return would turn ``\t=1+1`` into a formula.
     """
+    if not typed:  # CSV cells: already text, only the trailing white space to drop
+        return series.reset_index(drop=True).astype("string").fillna("").str.rstrip()
     values = series.reset_index(drop=True).astype(object)
     # factorize leaves None and NaN out: they come back as None, blank here.
     return _per_unique(values, partial(_cell_text, keep_leading=True)).fillna("").astype(object)
@@ -173,9 +177,32 @@ def _is_missing(value: str) -> bool:
     return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
 
 
+def _distinct(text: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Each value's code (-1 for missing) and the distinct values, in order of appearance.
+
+    Text read by pyarrow (CSV) is encoded by Arrow, the rest by pandas.
+    """
+    if isinstance(text.array, pd.arrays.ArrowStringArray):
+        values = pa.array(text.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.intp, copy=False), encoded.dictionary.to_pylist()
+    codes, uniques = pd.factorize(text)
+    return codes, list(uniques)
+
+
+def _spread(per_value: list[str | None], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """The ``string`` array of ``per_value[code]`` (missing where the code is -1 or the value None)."""
+    dictionary = pa.array(per_value, type=pa.large_string())
+    indices = pa.array(codes, mask=codes < 0, type=pa.int64())
+    return pd.arrays.ArrowStringArray(pc.take(dictionary, indices))
+
+
 def _per_unique(text: pd.Series, function: Any) -> pd.Series:
     """Apply ``function`` once per distinct value (logs repeat a few values many times)."""
-    codes, uniques = pd.factorize(text)
+    codes, uniques = _distinct(text)
     results = np.array([function(u) for u in uniques] + [None], dtype=object)
     return pd.Series(results[codes], index=text.index)
 
@@ -199,6 +226,11 @@ def normalise(
     for name in frame.columns:
         # PostgreSQL refuses NUL in text and SQLite would store it: refused here, for both.
         text = _text(frame[name], raw.typed)
+        if (
+            isinstance(text.array, pd.arrays.ArrowStringArray)
+            and not pc.any(pc.match_substring(pa.array(text.array), "\x00")).as_py()
+        ):
+            continue  # the common case, checked by Arrow without building a mask
         check.flag(
             text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
             name,
@@ -314,7 +346,9 @@ def normalise(
     keep = ~check.bad
     result = result.loc[keep]
     before = len(result)
-    result = result.drop_duplicates("incident_id").reset_index(drop=True)
+    if result["incident_id"].duplicated().any():
+        result = result.drop_duplicates("incident_id")
+    result = result.reset_index(drop=True)
     result = result.astype(INCIDENT_DTYPES)
     problems = sorted(check.problems, key=_problem_order)
     return result, problems, before - len(result)
@@ -370,10 +404,13 @@ def _parse_occurred(
         bad_month[is_partial] = ((months < 1) | (months > 12)).fillna(False).to_numpy()
         check.flag(bad_month, "occurred_on", values, "month must be between 1 and 12")
         month[bad_month] = pd.NA
-    rest = values.reset_index(drop=True).copy()
-    rest[handled | is_partial] = None if raw.typed else ""
-    stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
-    stamps[handled] = plain[handled].to_numpy()
+    if (unsure & ~is_partial).any():  # dates with a time, other forms: the full parser
+        rest = values.reset_index(drop=True).copy()
+        rest[handled | is_partial] = None if raw.typed else ""
+        stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
+        stamps[handled] = plain[handled].to_numpy()
+    else:
+        stamps = plain.reset_index(drop=True)
     has = stamps.notna().to_numpy()
     year[has] = stamps.dt.year[has].to_numpy()
     month[has] = stamps.dt.month[has].to_numpy()
@@ -444,6 +481,8 @@ def _parse_datetime(
         result[todo] = parsed.to_numpy()
         bad = np.zeros(n, dtype=bool)
         bad[np.flatnonzero(todo)[parsed.isna().to_numpy()]] = True
+        if not bad.any():
+            return result
         bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
         hint = (
             f"does not match date_format {date_format!r}"
@@ -489,14 +528,14 @@ def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
         return _missing_array(n, "string")
-    text = _per_unique(
-        _text(values, check.raw.typed), lambda t: _COUNTRY_ALIASES.get(t.strip().upper(), t.strip().upper())
+    codes, uniques = _distinct(_text(values, check.raw.typed))
+    upper = [str(u).strip().upper() for u in uniques]
+    read = [_COUNTRY_ALIASES.get(u, u) for u in upper]
+    fine = np.array([r in COUNTRY_CODES or r in _COUNTRY_MISSING for r in read] + [False])
+    check.flag(
+        ~fine[codes], "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)"
     )
-    missing = text.isin(_COUNTRY_MISSING)
-    known = text.isin(COUNTRY_CODES)
-    bad = ~missing & ~known
-    check.flag(bad, "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)")
-    return pd.array(text.where(known), dtype="string")
+    return _spread([r if r in COUNTRY_CODES else None for r in read], codes)
 
 
 _COUNTRY_ALIASES = {"UK": "GB"}
@@ -543,12 +582,12 @@ def _parse_vocabulary(
     if values is None:
         return _missing_array(n, "string")
     text = _text(values, check.raw.typed)
-    key = _per_unique(text, lambda t: re.sub(r"[^0-9a-z]+", "_", t.lower()).strip("_"))
-    missing = key.isin(_MISSING)
-    mapped = key.map(synonyms)
-    bad = mapped.isna() & ~missing
-    check.flag(bad, name, values, f"{name} must be one of {list(allowed)}")
-    return pd.array(mapped, dtype="string")
+    # Logs repeat a few values many times: map each distinct value once, then spread by code.
+    codes, uniques = _distinct(text)
+    keys = [re.sub(r"[^0-9a-z]+", "_", str(u).lower()).strip("_") for u in uniques]
+    known = np.array([k in synonyms or k in _MISSING for k in keys] + [False])
+    check.flag(~known[codes], name, values, f"{name} must be one of {list(allowed)}")
+    return _spread([synonyms.get(k) for k in keys], codes)
 
 
 _CURRENCY = re.compile(r"^(?:USD|EUR|GBP|ZAR|AUD|US\$|[$€£R])\s*", re.IGNORECASE)
@@ -592,9 +631,13 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.arra
     if raw.has_id:
         values = raw.frame["incident_id"]
         ids = _free_text(values, raw.typed)
-        check.flag((ids.str.strip() == "").to_numpy(), "incident_id", values, "the incident id is blank")
+        check.flag(
+            (ids.str.strip() == "").to_numpy(dtype=bool), "incident_id", values, "the incident id is blank"
+        )
         _check_length(ids, values, "incident_id", current_limits().max_id_chars, check)
-        candidates = ~check.bad & (ids != "").to_numpy() & ids.duplicated(keep=False).to_numpy()
+        candidates = (
+            ~check.bad & (ids != "").to_numpy(dtype=bool) & ids.duplicated(keep=False).to_numpy(dtype=bool)
+        )
         rows = np.flatnonzero(candidates)
         first = pd.DataFrame(
             {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},

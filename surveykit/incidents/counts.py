@@ -21,11 +21,12 @@ import pandas as pd
 from scipy import stats
 
 from surveykit._disclosure import check_thresholds
-from surveykit._grouping import by_columns
 from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
+from surveykit.incidents.sources import date_summary
+from surveykit.incidents.summary import Engine, require_date_columns, tally
 
 __all__ = [
     "PERIODS_PER_YEAR",
@@ -61,6 +62,7 @@ def incident_counts(
     level: float = 0.95,
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Incidents per period (and group) with an exact Poisson interval.
 
@@ -69,9 +71,10 @@ def incident_counts(
 
     Parameters
     ----------
-    log : DataFrame
+    log : DataFrame, path or relation
         An incident log in the canonical schema (:func:`surveykit.read_incidents`,
-        ``Store.incidents()``).
+        ``Store.incidents()``), or a CSV or Parquet file or folder of them, a DuckDB relation or
+        a Spark DataFrame holding one (see :mod:`surveykit.incidents.sources`).
     period : {"year", "quarter", "month"}
         Quarters and months need a known month; incidents without one are left out with an
         :class:`~surveykit.IncompleteDataWarning`.
@@ -96,6 +99,11 @@ def incident_counts(
         flagged ``"caution"``; a :class:`~surveykit.SmallSampleWarning` says how many. ``n``
         and ``count`` stay: an incident count is not a respondent's answer, but a rate on
         fewer than 5 incidents is too imprecise to publish.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What counts the incidents: pandas for a DataFrame, DuckDB for a path or a DuckDB
+        relation and Spark for a Spark DataFrame by default. Every engine returns the same
+        frame; see :mod:`surveykit.incidents.sources` for what a path must hold and what is
+        checked.
 
     Returns
     -------
@@ -117,8 +125,8 @@ def incident_counts(
     """
     level = check_level(level)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    table = count_table(log, period, groups, exposure, as_of)
+    summary, groups = date_summary(log, by, engine)
+    table = count_table(summary, period, groups, exposure, as_of)
     count = table["count"].to_numpy()
     exposure_values = table["exposure"].to_numpy(dtype=float)
     tail = (1 - level) / 2
@@ -171,7 +179,13 @@ def count_table(
     if as_of is not None:
         last = pd.Timestamp(as_of).year
     keys = np.arange(first, last + 1)
-    counted = frame.groupby([*groups, "_key"], dropna=False).size().rename("count").reset_index()
+    counted = (
+        frame.assign(_one=tally(frame))
+        .groupby([*groups, "_key"], dropna=False)["_one"]
+        .sum()
+        .rename("count")
+        .reset_index()
+    )
     if groups:
         combos = frame[groups].drop_duplicates().reset_index(drop=True)
         grid = combos.merge(pd.DataFrame({"_key": keys}), how="cross")
@@ -188,12 +202,7 @@ def count_table(
 
 def dated(log: pd.DataFrame, period: str, as_of: AsOf, *, warn: bool = True) -> pd.DataFrame:
     """Incidents whose date is precise enough for the period (and window), with a warning."""
-    for name in ("year", "month", "day"):
-        if name not in log.columns:
-            raise SurveykitError(
-                f"The log has no {name!r} column; read it with surveykit.read_incidents so it has "
-                "the canonical columns."
-            )
+    require_date_columns(log.columns)
     frame = log[log["year"].notna()]
     reason = ""
     if period != "year":
@@ -214,11 +223,11 @@ def dated(log: pd.DataFrame, period: str, as_of: AsOf, *, warn: bool = True) -> 
         keep = keep & before.fillna(False).astype(bool) & (frame["year"] <= cut.year)
         if warn and vague.any():
             _warn_dropped(
-                int((vague & (frame["year"] <= cut.year)).sum()),
+                int(tally(frame)[(vague & (frame["year"] <= cut.year)).to_numpy(dtype=bool)].sum()),
                 f"a date too vague to tell whether it falls before {cut:%d %B}",
             )
         reason = ""
-    dropped = int((~keep).sum()) if reason else 0
+    dropped = int(tally(frame)[~keep.to_numpy(dtype=bool)].sum()) if reason else 0
     if warn and dropped:
         _warn_dropped(dropped, reason)
     return frame[keep.astype(bool)]

@@ -27,11 +27,13 @@ import pandas as pd
 from scipy import stats
 
 from surveykit._disclosure import check_thresholds
-from surveykit._grouping import by_columns, iter_groups
+from surveykit._grouping import iter_groups
 from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level, require_columns
 from surveykit.exceptions import IncompleteDataWarning, SurveykitError
+from surveykit.incidents.sources import duration_summary
+from surveykit.incidents.summary import DURATION, EVENT, INCIDENTS, Engine, IncidentSource
 
 __all__ = ["kaplan_meier", "km_quantiles", "resolution_curve", "time_to_resolve"]
 
@@ -92,8 +94,13 @@ def kaplan_meier(
 
 
 def _curve(
-    time: Sequence[float] | np.ndarray, event: Sequence[bool] | np.ndarray, level: float, method: str
+    time: Sequence[float] | np.ndarray,
+    event: Sequence[bool] | np.ndarray,
+    level: float,
+    method: str,
+    counts: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """The curve of ``time`` and ``event``, each row standing for ``counts`` incidents (1 each by default)."""
     level = check_level(level)
     check_option("method", method, BandMethod)
     t = np.asarray(time, dtype=float)
@@ -107,9 +114,10 @@ def _curve(
         raise SurveykitError("No durations to analyse.")
     if np.isnan(t).any() or (t < 0).any():
         raise SurveykitError("Durations must be non-negative numbers without gaps.")
+    w = np.ones(len(t)) if counts is None else np.asarray(counts, dtype=float)
     times, inverse = np.unique(t, return_inverse=True)
-    n_event = np.bincount(inverse, weights=d, minlength=len(times))
-    n_total = np.bincount(inverse, minlength=len(times)).astype(float)
+    n_event = np.bincount(inverse, weights=d * w, minlength=len(times))
+    n_total = np.bincount(inverse, weights=w, minlength=len(times))
     n_risk = n_total[::-1].cumsum()[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(1 - n_event / n_risk)
@@ -125,7 +133,7 @@ def _curve(
             "se": se,
             "ci_low": low,
             "ci_high": high,
-            "n": len(t),
+            "n": int(w.sum()),
             "method": f"kaplan-meier, {method}",
             "n_risk": n_risk.astype(int),
             "n_event": n_event.astype(int),
@@ -252,13 +260,16 @@ def time_to_resolve(
     as_of: str | datetime | pd.Timestamp | None = None,
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Median and other quantiles of time to resolve, with unresolved incidents censored.
 
     Parameters
     ----------
-    log : DataFrame
-        Incidents in the canonical schema; only those with ``detected_at`` are used.
+    log : DataFrame, path or relation
+        Incidents in the canonical schema, or a CSV or Parquet file or folder of them, a DuckDB
+        relation or a Spark DataFrame (see :mod:`surveykit.incidents.sources`); only those with
+        ``detected_at`` are used.
     by : str or list of str, optional
         Group columns, e.g. ``"incident_type"`` or ``"region"``.
     quantiles : sequence of float
@@ -275,6 +286,10 @@ def time_to_resolve(
         :class:`~surveykit.IncompleteDataWarning` saying how many.
     min_n, caution_n : int
         Disclosure thresholds on ``n``, the incidents in the group.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What reads the log, as for :func:`surveykit.incident_counts`: the engine groups the
+        incidents by group, duration and resolution, and the curves are computed from those
+        counts, so every engine gives the same frame.
 
     Returns
     -------
@@ -287,23 +302,25 @@ def time_to_resolve(
     ------
     SurveykitError
         If ``as_of`` is before a resolution, or an incident is resolved before it was detected.
+    ImportValidationError
+        If a ``detected_at`` or ``resolved_at`` of a file cannot be read as a time.
     """
     level = check_level(level)
     check_option("method", method, BandMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    frame = _durations(log, unit, as_of)
+    frame, groups = _durations(log, by, unit, as_of, engine)
     rows = []
     for key, part in iter_groups(frame, groups):
-        curve = _curve(part["_duration"], part["_event"], level, method)
-        n_resolved = int(part["_event"].sum())
+        counts = part[INCIDENTS].to_numpy()
+        curve = _curve(part["_duration"], part[EVENT], level, method, counts)
+        n_resolved = int(counts[part[EVENT].to_numpy(dtype=bool)].sum())
         for record in _quantile_rows(curve, quantiles):
             rows.append(
                 {
                     **key,
                     **record,
                     "n_resolved": n_resolved,
-                    "n_censored": len(part) - n_resolved,
+                    "n_censored": int(counts.sum()) - n_resolved,
                     "unit": unit,
                 }
             )
@@ -318,36 +335,26 @@ def time_to_resolve(
     )
 
 
-def _durations(log: pd.DataFrame, unit: str, as_of: str | datetime | pd.Timestamp | None) -> pd.DataFrame:
-    """The incidents with a detection time, with ``_duration`` (in ``unit``) and ``_event``
-    (resolved) columns; unresolved incidents are censored at ``as_of``."""
+def _durations(
+    log: IncidentSource,
+    by: str | Sequence[str] | None,
+    unit: str,
+    as_of: str | datetime | pd.Timestamp | None,
+    engine: Engine | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Durations (in ``unit``, column ``_duration``) and resolution (:data:`EVENT`) by group, with
+    the number of incidents of each (:data:`INCIDENTS`); unresolved incidents are censored at
+    ``as_of``, and those detected after it left out with a warning."""
     check_option("unit", unit, Unit)
-    require_columns(log, ["detected_at", "resolved_at"], "duration", SurveykitError)
-    frame = log[log["detected_at"].notna()]
-    if frame.empty:
-        raise SurveykitError("No incident has a detected_at time, so durations cannot be measured.")
-    detected = pd.to_datetime(frame["detected_at"])
-    resolved = pd.to_datetime(frame["resolved_at"])
-    cutoff = pd.Timestamp(as_of) if as_of is not None else max(detected.max(), resolved.max())
-    if resolved.notna().any() and resolved.max() > cutoff:
-        raise SurveykitError(f"as_of ({cutoff}) is before some resolutions (latest {resolved.max()}).")
-    backwards = resolved < detected
-    if backwards.any():
-        first = frame.index[np.flatnonzero(backwards.to_numpy())[0]]
-        raise SurveykitError(
-            f"{int(backwards.sum())} incidents are resolved before they were detected (first at row "
-            f"{first!r}); fix their detected_at or resolved_at."
-        )
-    later = (detected > cutoff).to_numpy()
-    if later.any():
+    summary, groups, cutoff, later = duration_summary(log, by, engine, as_of)
+    if later:
         warnings.warn(
-            f"{int(later.sum())} incidents left out: detected after as_of ({cutoff}), so not yet known then.",
+            f"{later} incidents left out: detected after as_of ({cutoff}), so not yet known then.",
             IncompleteDataWarning,
             stacklevel=3,
         )
-    seconds = (resolved.fillna(cutoff) - detected).dt.total_seconds()
-    frame = frame.assign(_duration=seconds / _SECONDS[unit], _event=resolved.notna().to_numpy())[~later]
-    return frame
+    seconds = summary[DURATION].to_numpy(dtype="int64") / 1_000_000_000
+    return summary.assign(_duration=seconds / _SECONDS[unit]), groups
 
 
 def resolution_curve(
@@ -360,10 +367,12 @@ def resolution_curve(
     as_of: str | datetime | pd.Timestamp | None = None,
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """The Kaplan-Meier curve of time to resolve, per group, from an incident log.
 
-    Durations and censoring as :func:`time_to_resolve`; the curve as :func:`kaplan_meier`.
+    Durations, censoring and ``engine`` as :func:`time_to_resolve`; the curve as
+    :func:`kaplan_meier`.
 
     Returns
     -------
@@ -375,11 +384,10 @@ def resolution_curve(
     level = check_level(level)
     check_option("method", method, BandMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    frame = _durations(log, unit, as_of)
+    frame, groups = _durations(log, by, unit, as_of, engine)
     parts = []
     for key, part in iter_groups(frame, groups):
-        curve = _curve(part["_duration"], part["_event"], level, method)
+        curve = _curve(part["_duration"], part[EVENT], level, method, part[INCIDENTS].to_numpy())
         parts.append(curve.assign(**key, unit=unit))
     return result_frame(
         pd.concat(parts, ignore_index=True),

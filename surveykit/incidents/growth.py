@@ -61,7 +61,7 @@ import pandas as pd
 from scipy import stats
 
 from surveykit._disclosure import check_thresholds
-from surveykit._grouping import by_columns, iter_groups
+from surveykit._grouping import iter_groups
 from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level
@@ -76,6 +76,8 @@ from surveykit.incidents.counts import (
     rows_of,
     warn_if_partial,
 )
+from surveykit.incidents.sources import date_summary
+from surveykit.incidents.summary import Engine
 
 __all__ = ["cagr", "poisson_rate_ratio", "yoy_growth"]
 
@@ -198,6 +200,7 @@ def yoy_growth(
     method: GrowthMethod = "auto",
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Year-over-year growth in incidents, with an interval that allows for overdispersion.
 
@@ -218,6 +221,9 @@ def yoy_growth(
         zero count, exact) interval otherwise.
     min_n, caution_n : int
         Disclosure thresholds on ``n = count + previous_count`` (see :func:`incident_counts`).
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What reads the log, as for :func:`surveykit.incident_counts`; every engine gives the
+        same frame.
 
     Returns
     -------
@@ -240,11 +246,11 @@ def yoy_growth(
     level = check_level(level)
     check_option("method", method, GrowthMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    counts = count_table(log, period, groups, exposure, as_of)
+    summary, groups = date_summary(log, by, engine)
+    counts = count_table(summary, period, groups, exposure, as_of)
     if as_of is None and period == "year":
-        warn_if_partial(log)
-    monthly = _monthly_counts(log, groups)
+        warn_if_partial(summary)
+    monthly = _monthly_counts(summary, groups)
     lag = PERIODS_PER_YEAR[period]
     rows = []
     for key, part in iter_groups(counts, groups):
@@ -303,6 +309,7 @@ def cagr(
     method: GrowthMethod = "auto",
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Compound annual growth of incidents between two years, with a confidence interval.
 
@@ -325,6 +332,9 @@ def cagr(
         Rate-ratio interval, as for :func:`yoy_growth`.
     min_n, caution_n : int
         Disclosure thresholds on ``n = start_count + end_count``.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What reads the log, as for :func:`surveykit.incident_counts`; every engine gives the
+        same frame.
 
     Returns
     -------
@@ -338,8 +348,8 @@ def cagr(
     level = check_level(level)
     check_option("method", method, GrowthMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    counts = count_table(log, "year", groups, exposure)
+    summary, groups = date_summary(log, by, engine)
+    counts = count_table(summary, "year", groups, exposure)
     first, last = int(counts["key"].min()), int(counts["key"].max())
     start = first if start is None else int(start)
     end = last if end is None else int(end)
@@ -348,7 +358,7 @@ def cagr(
     missing = sorted({start, end} - set(counts["key"]))
     if missing:
         raise SurveykitError(f"The log does not cover year(s) {missing}; it spans {first} to {last}.")
-    monthly = _monthly_counts(log, groups)
+    monthly = _monthly_counts(summary, groups)
     years = end - start
     windows = [(start * 12, start * 12 + 11), (end * 12, end * 12 + 11)]
     rows = []

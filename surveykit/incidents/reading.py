@@ -1,4 +1,4 @@
-"""Reading incident logs (CSV, XLSX, VERIS JSON) into the canonical schema, with validation.
+"""Reading incident logs (CSV, XLSX, Parquet, VERIS JSON) into the canonical schema, with validation.
 
 Every reader produces the canonical incident frame (:data:`~surveykit.incidents.schema.INCIDENT_COLUMNS`,
 dtypes in :data:`~surveykit.incidents.schema.INCIDENT_DTYPES`). Values that are unknown in the source
@@ -36,7 +36,7 @@ from surveykit.incidents.schema import INCIDENT_COLUMNS
 
 __all__ = ["Format", "IncidentValidation", "read_incidents", "validate_incidents"]
 
-Format = Literal["csv", "xlsx", "veris"]
+Format = Literal["csv", "xlsx", "parquet", "veris"]
 """The log formats :func:`read_incidents` reads."""
 
 # Header aliases, compared after header_key(): lower case, runs of non-alphanumerics -> "_".
@@ -126,9 +126,10 @@ def read_incidents(
     Parameters
     ----------
     path : str or Path
-        A CSV file, an XLSX workbook, a VERIS JSON file (one incident or an array of them), or a
-        directory of VERIS JSON files (VCDB layout: ``*.json`` and ``*.JSON``).
-    format : {"csv", "xlsx", "veris"}, optional
+        A CSV file, an XLSX workbook, a Parquet file (typed cells, read like a workbook's), a
+        VERIS JSON file (one incident or an array of them), or a directory of VERIS JSON files
+        (VCDB layout: ``*.json`` and ``*.JSON``).
+    format : {"csv", "xlsx", "parquet", "veris"}, optional
         Inferred from the extension when omitted (a directory is VERIS).
     mapping : mapping of str to str, optional
         ``{header in the file: canonical column}`` for headers the built-in aliases do not
@@ -221,6 +222,8 @@ def validate_incidents(
         raw = _read_veris(path, progress=(lambda done, text: report(0.8 * done, text)) if report else bar)
     elif fmt == "csv":
         raw = _read_csv(path, mapping, progress=bar)
+    elif fmt == "parquet":
+        raw = _read_parquet(path, mapping)
     else:
         raw = _read_xlsx(path, mapping, sheet)
     if report is not None:
@@ -275,6 +278,8 @@ def _detect_format(path: Path, format: str | None) -> str:
         return "csv"
     if suffix in {".xlsx", ".xlsm"}:
         return "xlsx"
+    if suffix in {".parquet", ".pq"}:
+        return "parquet"
     if suffix == ".json":
         return "veris"
     raise SurveykitError(
@@ -355,6 +360,20 @@ def _read_xlsx(path: Path, mapping: Mapping[str, str] | None, sheet: str | int |
         labels.append(number)
     frame = pd.DataFrame(records, columns=list(keep), dtype=object)
     return RawLog(frame, labels, by_column, epoch=cells.epoch, has_id="incident_id" in by_column)
+
+
+def _read_parquet(path: Path, mapping: Mapping[str, str] | None) -> RawLog:
+    from surveykit.incidents.parquet import read_parquet_cells
+
+    frame = read_parquet_cells(path)
+    by_column = _map_headers(list(frame.columns), mapping)
+    raw = pd.DataFrame({c: frame[h] for c, h in by_column.items()}, dtype=object)
+    labels = list(range(1, len(raw) + 1))
+    blank = raw.isna().all(axis=1).to_numpy() if len(raw.columns) else None
+    if blank is not None and blank.any():
+        raw = raw.loc[~blank].reset_index(drop=True)
+        labels = [label for label, b in zip(labels, blank, strict=True) if not b]
+    return RawLog(raw, labels, by_column, has_id="incident_id" in by_column)
 
 
 def _read_veris(path: Path, *, progress: bool | Callable[[float, str], None]) -> RawLog:

@@ -26,12 +26,14 @@ from scipy import stats
 from statsmodels.genmod.generalized_linear_model import GLMResults
 
 from surveykit._disclosure import check_thresholds
-from surveykit._grouping import by_columns, iter_groups
+from surveykit._grouping import iter_groups
 from surveykit._options import check_option
 from surveykit._results import result_frame
 from surveykit._validation import check_level
 from surveykit.exceptions import SurveykitError
 from surveykit.incidents.counts import count_table
+from surveykit.incidents.sources import date_summary
+from surveykit.incidents.summary import Engine
 
 __all__ = ["growth_trend", "trend_line"]
 
@@ -56,13 +58,15 @@ def growth_trend(
     end: str | None = None,
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Annual growth rate from a log-linear trend fitted to monthly counts.
 
     Parameters
     ----------
     log, by
-        As for :func:`surveykit.incident_counts`.
+        As for :func:`surveykit.incident_counts`: a DataFrame, a CSV or Parquet file or folder,
+        or a lazy relation.
     method : {"auto", "poisson", "quasi_poisson", "negative_binomial"}
         The count model, whose Wald interval on ``b`` is reported (R ``confint.default``).
         ``"auto"`` fits Poisson and, if the Pearson dispersion test rejects at the 5% level
@@ -77,6 +81,9 @@ def growth_trend(
         default. Set ``end`` to the last complete month if the log stops mid-month.
     min_n, caution_n : int
         Disclosure thresholds on ``n``, the incidents in the months fitted.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What reads the log, as for :func:`surveykit.incident_counts`; every engine gives the
+        same frame.
 
     Returns
     -------
@@ -92,8 +99,8 @@ def growth_trend(
     level = check_level(level)
     check_option("method", method, TrendMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    counts = _monthly(log, groups, start, end)
+    summary, groups = date_summary(log, by, engine)
+    counts = _monthly(summary, groups, start, end)
     rows = []
     for key, part in iter_groups(counts, groups):
         trend = _fit_trend(part, method)
@@ -120,6 +127,7 @@ def trend_line(
     end: str | None = None,
     min_n: int = 5,
     caution_n: int = 30,
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """The fitted monthly trend: the mean count of every month, with its interval.
 
@@ -133,6 +141,9 @@ def trend_line(
     min_n, caution_n : int
         Disclosure thresholds on the incidents of the group in the months fitted (the fit rests
         on all of them): a suppressed group has its fitted values blanked, its counts kept.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        What reads the log, as for :func:`surveykit.incident_counts`; every engine gives the
+        same frame.
 
     Returns
     -------
@@ -148,8 +159,8 @@ def trend_line(
     level = check_level(level)
     check_option("method", method, TrendMethod)
     min_n, caution_n = check_thresholds(min_n, caution_n)
-    groups = by_columns(by, log)
-    counts = _monthly(log, groups, start, end)
+    summary, groups = date_summary(log, by, engine)
+    counts = _monthly(summary, groups, start, end)
     z = stats.norm.ppf(1 - (1 - level) / 2)
     parts = []
     for key, part in iter_groups(counts, groups):
