@@ -39,6 +39,7 @@ from surveykit.incidents.losses import loss_growth
 from surveykit.incidents.overview import IncidentOverview, incident_overview
 from surveykit.incidents.reading import IncidentValidation, read_incidents, validate_incidents
 from surveykit.incidents.schema import INCIDENT_COLUMNS
+from surveykit.incidents.sources import condensed_log, summarise_incidents
 from surveykit.incidents.trend import growth_trend, trend_line
 from surveykit.incidents.uploads import CheckedUpload, validate_upload
 from surveykit.publishing.export import Table, write_workbook
@@ -106,6 +107,7 @@ __all__ = [
     "build_report",
     "cagr",
     "compare_domains",
+    "condensed_log",
     "cramers_v",
     "crosstab",
     "default_instrument",
@@ -143,6 +145,7 @@ __all__ = [
     "read_xlsform",
     "resolution_curve",
     "save_chart",
+    "summarise_incidents",
     "survey_confint",
     "survey_growth",
     "test_independence",

@@ -334,6 +334,8 @@ def test_report_counts_a_log_too_large_to_read_in_duckdb(tmp_path: Path, monkeyp
     # The counts of the file (2014-2016), not of the demo store's incidents.
     assert by_year.to_string().count("2016") >= 1
     assert str(int(log["year"].eq(2016).sum())) in by_year.to_string()
+    # The chart's source line counts the file's incidents, not the condensed log's rows.
+    assert "Source: incident log, 2,000 incidents;" in (out / "charts" / "incidents_by_year.svg").read_text()
 
 
 def test_implausible_integer_dates_in_parquet_are_reported_alike(tmp_path: Path) -> None:

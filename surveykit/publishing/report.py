@@ -35,6 +35,7 @@ from surveykit.incidents.counts import incident_counts
 from surveykit.incidents.durations import resolution_curve, time_to_resolve
 from surveykit.incidents.growth import yoy_growth
 from surveykit.incidents.trend import trend_line
+from surveykit.incidents.summary import tally
 from surveykit.publishing import findings, plotting
 from surveykit.publishing.export import Table, write_workbook
 from surveykit.publishing.style import (
@@ -453,7 +454,7 @@ class _Writer:
                 title="Detected incidents by year",
                 subtitle="Incidents in the log, with year-over-year growth",
                 source=(
-                    f"Source: incident log, {format_count(len(log))} incidents; "
+                    f"Source: incident log, {format_count(int(tally(log).sum()))} incidents; "
                     f"growth: {latest['method']} interval."
                 ),
             ),
