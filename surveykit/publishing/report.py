@@ -34,8 +34,8 @@ from surveykit.exceptions import SurveykitError
 from surveykit.incidents.counts import incident_counts
 from surveykit.incidents.durations import resolution_curve, time_to_resolve
 from surveykit.incidents.growth import yoy_growth
-from surveykit.incidents.trend import trend_line
 from surveykit.incidents.summary import tally
+from surveykit.incidents.trend import trend_line
 from surveykit.publishing import findings, plotting
 from surveykit.publishing.export import Table, write_workbook
 from surveykit.publishing.style import (
