@@ -219,7 +219,7 @@ def test_version_1_store_is_upgraded_in_place_keeping_every_row(store_url):
         before = old.responses()
     _downgrade_to_version_1(store_url)
     with Store(store_url) as upgraded:
-        assert upgraded.schema_version == SCHEMA_VERSION == 2
+        assert upgraded.schema_version == SCHEMA_VERSION == 4
         pd.testing.assert_frame_equal(upgraded.responses(), before)
         assert upgraded.check_login("ana", "s3cret")
         assert upgraded.count_incidents() == 5
