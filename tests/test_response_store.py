@@ -5,6 +5,7 @@ reused ids are safe."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -209,3 +210,33 @@ def test_a_refused_batch_stores_no_typed_rows(store):
             ],
         )
     assert typed_row_counts(store.url) == {("whaling-posture", 2): 1} == stored_counts(store.url)
+
+
+def _submit_new_key(url: str) -> str:
+    with Store(url) as own:
+        return (
+            "created" if own.submit(default_instrument(), VALID_ANSWERS, wave="2016-12").created else "kept"
+        )
+
+
+def test_racing_first_submissions_to_a_new_version_make_one_table_and_keep_every_answer(store_url):
+    """Each of the racing submissions finds no typed table for the version and needs one."""
+    with Store(store_url):
+        pass
+    context = multiprocessing.get_context("fork")
+    barrier, outcomes = context.Barrier(6), context.Queue()
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            outcomes.put(_submit_new_key(store_url))
+        except Exception as exc:  # reported to the parent, which fails the test
+            outcomes.put(f"{type(exc).__name__}: {exc}")
+
+    workers = [context.Process(target=run) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sorted(outcomes.get(timeout=5) for _ in workers) == ["created"] * 6
+    assert typed_row_counts(store_url) == {("whaling-posture", 2): 6} == stored_counts(store_url)

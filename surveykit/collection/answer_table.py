@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -165,9 +166,8 @@ def conform(frame: pd.DataFrame, old: Instrument, new: Instrument) -> pd.DataFra
                 out[column] = frame[column]
             elif before is not None and question.type == "select_multiple":
                 answered = frame[before.columns[0]].notna().to_numpy()
-                out[column] = pd.Series(
-                    pd.arrays.BooleanArray(answered & False, ~answered), index=frame.index
-                )
+                unticked = pd.arrays.BooleanArray(np.zeros(n, dtype=bool), ~answered)
+                out[column] = pd.Series(unticked, index=frame.index)
             else:
                 out[column] = pd.Series(
                     pd.array([None] * n, dtype=_PANDAS_TYPES[_kind(question.type)]), index=frame.index

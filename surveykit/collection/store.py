@@ -58,6 +58,7 @@ from surveykit.collection.answer_table import (
 )
 from surveykit.collection.instrument import Instrument
 from surveykit.exceptions import (
+    InstrumentError,
     InvitationError,
     InvitationUsedError,
     LoginThrottledError,
@@ -249,8 +250,9 @@ def _migrate_3_to_4(conn: sa.Connection) -> None:
     filled here from the stored JSON, which stays the canonical record."""
     _answer_tables.create(conn, checkfirst=True)
     for definition in list(conn.scalars(sa.select(_instruments.c.definition))):
-        instrument = Instrument.from_dict(json.loads(definition), source="stored instrument")
-        _fill_answer_table(conn, instrument, _answer_table_for(conn, instrument))
+        instrument = _stored_instrument(definition)
+        if instrument is not None:
+            _fill_answer_table(conn, instrument, _answer_table_for(conn, instrument))
 
 
 _MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
@@ -1832,9 +1834,11 @@ def _insert_responses(
     typed: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """Insert response rows and, in the same transaction, their typed answers."""
+    # The table first: on PostgreSQL, creating it locks ``responses`` against inserts (for its
+    # foreign key), which must not wait on this transaction's own insert lock held meanwhile.
+    table = _answer_table_for(conn, instrument)
     insert = _responses.insert().returning(_responses.c.id, sort_by_parameter_order=True)
     ids = conn.execute(insert, list(rows)).scalars().all()
-    table = _answer_table_for(conn, instrument)
     if conn.dialect.name == "sqlite":
         # SQLite gives a new row the largest id plus one, so the ids of deleted responses come
         # back; typed rows they left (SQLite does not cascade deletes here) go first. Under the
@@ -1871,6 +1875,15 @@ def _answer_table_for(conn: sa.Connection, instrument: Instrument) -> sa.Table:
         )
     )
     return table
+
+
+def _stored_instrument(definition: str) -> Instrument | None:
+    """A stored instrument version, or None when today's rules reject a definition older ones
+    accepted (its responses are then read from their JSON records)."""
+    try:
+        return Instrument.from_dict(json.loads(definition), source="stored instrument")
+    except InstrumentError:
+        return None
 
 
 def _fill_answer_table(conn: sa.Connection, instrument: Instrument, table: sa.Table) -> None:
@@ -1933,8 +1946,8 @@ def _read_responses(
     typed_versions: list[int] = []
     untyped_ids: list[int] = []
     for version, definition, table_name in stored:
-        old = instrument if version == instrument.version else Instrument.from_dict(json.loads(definition))
-        if table_name is None or not same_layout(old, instrument):
+        old = instrument if version == instrument.version else _stored_instrument(definition)
+        if old is None or table_name is None or not same_layout(old, instrument):
             continue
         typed_versions.append(version)
         table = answer_table(table_name, old, _responses)
