@@ -247,17 +247,18 @@ def rows(quick: bool = False, sizes: Sequence[int] | None = None) -> list[dict[s
 
 def main(argv: Sequence[str]) -> None:
     quick = "--quick" in argv
-    sizes = [int(a.replace("_", "")) for a in argv if not a.startswith("--")] or None
+    sizes = [int(a.replace("_", "")) for a in argv if not a.startswith("--")]
     started = time.perf_counter()
-    measured = rows(quick=quick, sizes=sizes)
     header = f"{'case':52} {'engine':10} {'rows':>9} {'surveykit s':>11} {'read_sql s':>10} {'ratio':>6}"
-    print(header + f" {'peak MB':>8} {'base MB':>8}")
-    for r in measured:
-        print(
-            f"{r['case']:52} {r['engine']:10} {r['rows']:>9,} {r['surveykit_s']:>11.2f} "
-            f"{r['baseline_s']:>10.2f} {r['ratio']:>5.2f}x {r['surveykit_peak_mb']:>8.0f} "
-            f"{r['baseline_peak_mb']:>8.0f}"
-        )
+    print(header + f" {'peak MB':>8} {'base MB':>8}", flush=True)
+    for case in cases(sizes or (QUICK_SIZES if quick else FULL_SIZES)):
+        for r in case.run():
+            print(
+                f"{r['case']:52} {r['engine']:10} {r['rows']:>9,} {r['surveykit_s']:>11.2f} "
+                f"{r['baseline_s']:>10.2f} {r['ratio']:>5.2f}x {r['surveykit_peak_mb']:>8.0f} "
+                f"{r['baseline_peak_mb']:>8.0f}",
+                flush=True,
+            )
     print(f"cores: {os.cpu_count()}, total {time.perf_counter() - started:.0f} s")
 
 

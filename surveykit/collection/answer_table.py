@@ -179,7 +179,8 @@ def read_frame(conn: sa.Connection, query: sa.Select, kinds: Mapping[str, Column
     """Run ``query`` and return its rows as a frame with the given column names and dtypes.
 
     Rows are fetched from the driver's own cursor in blocks and converted per block by Arrow
-    (one C++ pass, no per-value Python objects kept), so memory stays near the frame's own.
+    (one C++ pass, no per-value Python objects kept), so memory stays near the frame's own. On
+    PostgreSQL this needs the open transaction ``conn`` is in (any earlier statement began it).
     """
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.params
@@ -190,7 +191,10 @@ def read_frame(conn: sa.Connection, query: sa.Select, kinds: Mapping[str, Column
     fields = [(name, _arrow_type(kind, sqlite)) for name, kind in kinds.items()]
     row_type = pa.struct(fields)
     blocks = []
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi = conn.connection.dbapi_connection
+    # On PostgreSQL a named (server-side) cursor: the server sends one block at a time instead of
+    # the client library holding the whole result as text.
+    cursor = dbapi.cursor() if sqlite else dbapi.cursor(name="surveykit_read_frame")  # type: ignore[union-attr]
     try:
         cursor.execute(compiled.string, arguments)
         while rows := cursor.fetchmany(_FETCH_ROWS):
