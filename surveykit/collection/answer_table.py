@@ -34,6 +34,7 @@ __all__ = [
     "answer_table",
     "answer_table_name",
     "conform",
+    "keyed_rows",
     "read_frame",
     "same_layout",
 ]
@@ -123,21 +124,30 @@ def answer_table(name: str, instrument: Instrument, responses: sa.Table) -> sa.T
     )
 
 
-def answer_rows(instrument: Instrument, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
-    """Typed rows (keyed by tidy column) for answer dictionaries, or None when the tidy frame
-    cannot be made from them (answers that bypassed :meth:`Instrument.clean_answers`); such
-    responses keep only their JSON and are read from it."""
+def answer_rows(instrument: Instrument, records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:
+    """Typed values for answer dictionaries, one tuple per record in the order of
+    :func:`answer_kinds`, or None when the tidy frame cannot be made from them (answers that
+    bypassed :meth:`Instrument.clean_answers`); such responses keep only their JSON and are
+    read from it."""
     try:
         frame = instrument.tidy(list(records))
     except (TypeError, ValueError):
         return None
-    columns = {}
+    columns = []
     for name, kind in answer_kinds(instrument).items():
         values = pa.array(frame[name].array)
         if kind == "boolean":
             values = values.cast(pa.int8())
-        columns[name] = values.to_pylist()
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        columns.append(values.to_pylist())
+    return list(zip(*columns, strict=True)) if columns else [() for _ in records]
+
+
+def keyed_rows(
+    instrument: Instrument, keys: Sequence[int], values: Sequence[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """Rows to insert into the typed table: each response's id with its :func:`answer_rows` values."""
+    names = [KEY_COLUMN, *answer_kinds(instrument)]
+    return [dict(zip(names, (key, *row), strict=True)) for key, row in zip(keys, values, strict=True)]
 
 
 def same_layout(old: Instrument, new: Instrument) -> bool:

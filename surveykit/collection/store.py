@@ -53,6 +53,7 @@ from surveykit.collection.answer_table import (
     answer_table,
     answer_table_name,
     conform,
+    keyed_rows,
     read_frame,
     same_layout,
 )
@@ -1819,7 +1820,7 @@ def _verify_password(password: str, stored: str) -> bool:
 
 def _typed_answers(
     instrument: Instrument, rows: Sequence[Mapping[str, Any]], answers: Sequence[Mapping[str, Any]]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, tuple[Any, ...]]:
     """Typed answer rows keyed by respondent id (none when the answers cannot be typed)."""
     typed = answer_rows(instrument, answers)
     if typed is None:
@@ -1831,7 +1832,7 @@ def _insert_responses(
     conn: sa.Connection,
     instrument: Instrument,
     rows: Sequence[Mapping[str, Any]],
-    typed: Mapping[str, Mapping[str, Any]],
+    typed: Mapping[str, tuple[Any, ...]],
 ) -> None:
     """Insert response rows and, in the same transaction, their typed answers."""
     # The table first: on PostgreSQL, creating it locks ``responses`` against inserts (for its
@@ -1844,13 +1845,9 @@ def _insert_responses(
         # back; typed rows they left (SQLite does not cascade deletes here) go first. Under the
         # write lock every id from the smallest new one up is this insert's.
         conn.execute(table.delete().where(table.c[KEY_COLUMN] >= min(ids)))
-    values = [
-        {KEY_COLUMN: response_id, **typed[row["respondent_id"]]}
-        for response_id, row in zip(ids, rows, strict=True)
-        if row["respondent_id"] in typed
-    ]
-    if values:
-        conn.execute(table.insert(), values)
+    if typed:  # all or none: answer_rows types a whole batch or nothing
+        values = [typed[row["respondent_id"]] for row in rows]
+        conn.execute(table.insert(), keyed_rows(instrument, ids, values))
 
 
 def _answer_table_for(conn: sa.Connection, instrument: Instrument) -> sa.Table:
@@ -1907,13 +1904,7 @@ def _fill_answer_table(conn: sa.Connection, instrument: Instrument, table: sa.Ta
             return
         typed = answer_rows(instrument, [json.loads(answers) for _, answers in batch])
         if typed is not None:
-            conn.execute(
-                table.insert(),
-                [
-                    {KEY_COLUMN: response_id, **values}
-                    for (response_id, _), values in zip(batch, typed, strict=True)
-                ],
-            )
+            conn.execute(table.insert(), keyed_rows(instrument, [key for key, _ in batch], typed))
         after = batch[-1].id
 
 
