@@ -203,22 +203,27 @@ def _downgrade(url: str, version: int) -> None:
 
     Version 1 had the meta, instruments, responses, incidents and analysts tables; version 2 added
     waves, invitations, margins and login attempts; version 3 added the imports table and the
-    ``import_id`` column (with its index) on responses and incidents.
+    ``import_id`` column (with its index) on responses and incidents; version 4 the typed answer
+    tables and their registry ``answer_tables``.
     """
     engine = sa.create_engine(resolve_db_url(url))
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE imports")
-        for table in ("responses", "incidents"):
-            conn.exec_driver_sql(f"DROP INDEX ix_{table}_import")
-            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN import_id")
-        if version == 1:
+        for (name,) in conn.exec_driver_sql("SELECT table_name FROM answer_tables").all():
+            conn.exec_driver_sql(f'DROP TABLE "{name}"')
+        conn.exec_driver_sql("DROP TABLE answer_tables")
+        if version < 3:
+            conn.exec_driver_sql("DROP TABLE imports")
+            for table in ("responses", "incidents"):
+                conn.exec_driver_sql(f"DROP INDEX ix_{table}_import")
+                conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN import_id")
+        if version < 2:
             for table in ("login_attempts", "margins", "invitations", "waves"):
                 conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql(f"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'")
     engine.dispose()
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_older_store_is_upgraded_in_place_keeping_every_row(store_url, version):
     instrument = default_instrument()
     with Store(store_url) as old:
@@ -229,7 +234,7 @@ def test_older_store_is_upgraded_in_place_keeping_every_row(store_url, version):
         before = old.responses()
     _downgrade(store_url, version)
     with Store(store_url) as upgraded:
-        assert upgraded.schema_version == SCHEMA_VERSION == 3
+        assert upgraded.schema_version == SCHEMA_VERSION == 4
         pd.testing.assert_frame_equal(upgraded.responses(), before)
         assert upgraded.check_login("ana", "s3cret")
         assert upgraded.count_incidents() == 5

@@ -50,8 +50,21 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from surveykit._limits import shorten
+from surveykit.collection.answer_table import (
+    KEY_COLUMN,
+    ColumnKind,
+    answer_kinds,
+    answer_rows,
+    answer_table,
+    answer_table_name,
+    conform,
+    keyed_rows,
+    read_frame,
+    same_layout,
+)
 from surveykit.collection.instrument import Instrument
 from surveykit.exceptions import (
+    InstrumentError,
     InvitationError,
     InvitationUsedError,
     LoginThrottledError,
@@ -75,7 +88,7 @@ __all__ = [
     "resolve_db_url",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB_URL = "sqlite:///surveykit.db"
 _SCHEMES = {
     "sqlite": "sqlite",
@@ -215,6 +228,21 @@ _imports = sa.Table(
     sa.Column("rows", sa.Integer, nullable=True),
 )
 
+# --- schema version 4: typed answers ---------------------------------------------------------
+
+_answer_tables = sa.Table(
+    "answer_tables",
+    _metadata,
+    # One typed answer table per instrument version (surveykit.collection.answer_table); its
+    # name is derived from the instrument id, cut short and hash-suffixed, and recorded here.
+    sa.Column("instrument_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("table_name", sa.String(63), nullable=False, unique=True),
+    sa.ForeignKeyConstraint(
+        ["instrument_id", "version"], ["instruments.instrument_id", "instruments.version"]
+    ),
+)
+
 WaveStatus = Literal["scheduled", "open", "closed", "unmanaged"]
 InvitationStatus = Literal["unknown", "used", "revoked", "valid"]
 
@@ -257,11 +285,23 @@ def _migrate_2_to_3(conn: sa.Connection) -> None:
                 index.create(conn, checkfirst=True)
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+def _migrate_3_to_4(conn: sa.Connection) -> None:
+    """Version 4 keeps every response's answers also in a typed table per instrument version,
+    filled here from the stored JSON, which stays the canonical record."""
+    _answer_tables.create(conn, checkfirst=True)
+    for definition in list(conn.scalars(sa.select(_instruments.c.definition))):
+        instrument = _stored_instrument(definition)
+        if instrument is not None:
+            _fill_answer_table(conn, instrument, _answer_table_for(conn, instrument))
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 _RESPONSE_META = ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
 _COUNT_META = ["wave", "source", "instrument_id"]
 _ANSWER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ANSWER_TABLE_LOCK_KEY = 0x5375727665794C  # serialises creating typed answer tables on PostgreSQL
+_FILL_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -749,7 +789,9 @@ class Store:
         form: bool,
         invitation: str | None,
     ) -> list[SubmitResult]:
-        rows = [_response_row(instrument, r) for r in rows]
+        given = list(rows)
+        rows = [_response_row(instrument, r) for r in given]
+        typed = _typed_answers(instrument, rows, [r["answers"] for r in given])
         keys = [r["idempotency_key"] for r in rows]
         if len(set(keys)) != len(keys):
             seen: set[str] = set()
@@ -758,7 +800,7 @@ class Store:
         definition = json.dumps(instrument.to_dict(), sort_keys=True)
 
         if not form and len(rows) > self._response_batch:
-            return self._bulk_responses(instrument, rows, definition)
+            return self._bulk_responses(instrument, rows, typed, definition)
 
         def store(conn: sa.Connection) -> list[SubmitResult]:
             results, new_rows = _classify(conn, rows)
@@ -771,7 +813,7 @@ class Store:
             # competing submission with the same key or invitation waits and then finds this one.
             self._save_instrument(conn, instrument, definition)
             if new_rows:
-                conn.execute(_responses.insert(), new_rows)
+                _insert_responses(conn, instrument, new_rows, typed)
             return results
 
         # A submission racing another with the same key loses at the unique index; run again, it
@@ -779,7 +821,11 @@ class Store:
         return self._write(store, conflict="The responses conflict with stored ones")
 
     def _bulk_responses(
-        self, instrument: Instrument, rows: list[dict[str, Any]], definition: str
+        self,
+        instrument: Instrument,
+        rows: list[dict[str, Any]],
+        typed: Mapping[str, Mapping[str, Any]],
+        definition: str,
     ) -> list[SubmitResult]:
         """Store many responses as one bulk import: batches invisible until the last commits."""
         with self._bulk_import("responses") as import_id, self._engine.connect() as conn:
@@ -790,7 +836,8 @@ class Store:
             try:
                 for chunk in _chunks(new_rows, self._response_batch):
                     with self._import_batch(conn, import_id):
-                        conn.execute(_responses.insert(), [{**row, "import_id": import_id} for row in chunk])
+                        tagged = [{**row, "import_id": import_id} for row in chunk]
+                        _insert_responses(conn, instrument, tagged, typed)
             except IntegrityError as exc:
                 raise StoreError(f"The responses conflict with stored ones: {_one_line(exc.orig)}") from None
             self._finish_import(conn, import_id, _responses)
@@ -874,7 +921,12 @@ class Store:
 
         Columns are ``respondent_id, wave, submitted_at, instrument_id, instrument_version`` and
         then the instrument's answer columns, multi-select questions expanded to one nullable
-        boolean column per choice (``question__choice``).
+        boolean column per choice (``question__choice``). Responses to older versions of the
+        instrument appear under its latest version's columns.
+
+        The answers are read from the typed answer tables (one joined query per instrument
+        version, no per-answer Python work); responses without a typed row, and versions whose
+        questions changed type, are read from their JSON record.
 
         Parameters
         ----------
@@ -883,37 +935,18 @@ class Store:
         instrument_id : str, optional
             Needed when the store holds several instruments.
         """
-        query = (
-            sa.select(
-                _responses.c.respondent_id,
-                _responses.c.wave,
-                _responses.c.submitted_at,
-                _responses.c.instrument_id,
-                _responses.c.instrument_version,
-                _responses.c.answers,
-            )
-            .where(_visible(_responses))
-            .order_by(_responses.c.id)
-        )
-        if isinstance(wave, str):
-            query = query.where(_responses.c.wave == wave)
-        elif wave is not None:
-            query = query.where(_responses.c.wave.in_(list(wave)))
         with self._engine.connect() as conn:
             has_instrument = conn.execute(sa.select(sa.func.count()).select_from(_instruments)).scalar_one()
         if not has_instrument:
             return pd.DataFrame(columns=_RESPONSE_META)
         instrument = self.instrument(instrument_id)
-        query = query.where(_responses.c.instrument_id == instrument.id)
+        conditions = [_responses.c.instrument_id == instrument.id, _visible(_responses)]
+        if isinstance(wave, str):
+            conditions.append(_responses.c.wave == wave)
+        elif wave is not None:
+            conditions.append(_responses.c.wave.in_(list(wave)))
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        meta = pd.DataFrame([r[:5] for r in rows], columns=_RESPONSE_META).astype(
-            {"respondent_id": "string", "wave": "string", "instrument_id": "string"}
-        )
-        meta["submitted_at"] = pd.to_datetime(meta["submitted_at"]).astype("datetime64[ns]")
-        meta["instrument_version"] = meta["instrument_version"].astype("Int64")
-        answers = instrument.tidy([json.loads(r.answers) for r in rows])
-        return pd.concat([meta, answers], axis=1)
+            return _read_responses(conn, instrument, conditions)
 
     def response_counts(
         self,
@@ -2038,3 +2071,181 @@ def _verify_password(password: str, stored: str) -> bool:
         return False
     candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+# --- typed answers ---------------------------------------------------------------------------
+
+
+def _typed_answers(
+    instrument: Instrument, rows: Sequence[Mapping[str, Any]], answers: Sequence[Mapping[str, Any]]
+) -> dict[str, tuple[Any, ...]]:
+    """Typed answer rows keyed by respondent id (none when the answers cannot be typed)."""
+    typed = answer_rows(instrument, answers)
+    if typed is None:
+        return {}
+    return {row["respondent_id"]: values for row, values in zip(rows, typed, strict=True)}
+
+
+def _insert_responses(
+    conn: sa.Connection,
+    instrument: Instrument,
+    rows: Sequence[Mapping[str, Any]],
+    typed: Mapping[str, tuple[Any, ...]],
+) -> None:
+    """Insert response rows and, in the same transaction, their typed answers."""
+    # The table first: on PostgreSQL, creating it locks ``responses`` against inserts (for its
+    # foreign key), which must not wait on this transaction's own insert lock held meanwhile.
+    table = _answer_table_for(conn, instrument)
+    insert = _responses.insert().returning(_responses.c.id, sort_by_parameter_order=True)
+    ids = conn.execute(insert, list(rows)).scalars().all()
+    if conn.dialect.name == "sqlite":
+        # SQLite gives a new row the largest id plus one, so the ids of deleted responses come
+        # back; typed rows they left (SQLite does not cascade deletes here) go first. Under the
+        # write lock every id from the smallest new one up is this insert's.
+        conn.execute(table.delete().where(table.c[KEY_COLUMN] >= min(ids)))
+    if typed:  # all or none: answer_rows types a whole batch or nothing
+        values = [typed[row["respondent_id"]] for row in rows]
+        conn.execute(table.insert(), keyed_rows(instrument, ids, values))
+
+
+def _answer_table_for(conn: sa.Connection, instrument: Instrument) -> sa.Table:
+    """The typed answer table of this instrument version, created and registered when missing."""
+    query = sa.select(_answer_tables.c.table_name).where(
+        _answer_tables.c.instrument_id == instrument.id, _answer_tables.c.version == instrument.version
+    )
+    name = conn.execute(query).scalar_one_or_none()
+    if name is None and conn.dialect.name == "postgresql":
+        # Two first submissions to a new version would both create the table; the second waits
+        # here and then finds the first's.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ANSWER_TABLE_LOCK_KEY})
+        name = conn.execute(query).scalar_one_or_none()
+    if name is not None:
+        return answer_table(name, instrument, _responses)
+    name = answer_table_name(instrument.id, instrument.version)
+    table = answer_table(name, instrument, _responses)
+    table.create(conn, checkfirst=True)
+    conn.execute(
+        _answer_tables.insert().values(
+            instrument_id=instrument.id, version=instrument.version, table_name=name
+        )
+    )
+    return table
+
+
+def _stored_instrument(definition: str) -> Instrument | None:
+    """A stored instrument version, or None when today's rules reject a definition older ones
+    accepted (its responses are then read from their JSON records)."""
+    try:
+        return Instrument.from_dict(json.loads(definition), source="stored instrument")
+    except InstrumentError:
+        return None
+
+
+def _fill_answer_table(conn: sa.Connection, instrument: Instrument, table: sa.Table) -> None:
+    """Type the stored JSON answers of this instrument version that have no typed row yet."""
+    after = 0
+    while True:
+        query = (
+            sa.select(_responses.c.id, _responses.c.answers)
+            .outerjoin(table, table.c[KEY_COLUMN] == _responses.c.id)
+            .where(
+                _responses.c.instrument_id == instrument.id,
+                _responses.c.instrument_version == instrument.version,
+                _responses.c.id > after,
+                table.c[KEY_COLUMN].is_(None),
+            )
+            .order_by(_responses.c.id)
+            .limit(_FILL_BATCH)
+        )
+        batch = conn.execute(query).all()
+        if not batch:
+            return
+        typed = answer_rows(instrument, [json.loads(answers) for _, answers in batch])
+        if typed is not None:
+            conn.execute(table.insert(), keyed_rows(instrument, [key for key, _ in batch], typed))
+        after = batch[-1].id
+
+
+_META_KINDS: dict[str, ColumnKind] = {
+    "respondent_id": "string",
+    "wave": "string",
+    "submitted_at": "datetime",
+    "instrument_id": "string",
+    "instrument_version": "Int64",
+}
+
+
+def _read_responses(
+    conn: sa.Connection, instrument: Instrument, conditions: list[sa.ColumnElement[bool]]
+) -> pd.DataFrame:
+    """The tidy frame of ``instrument``'s responses that meet ``conditions``, ordered by id."""
+    stored = conn.execute(
+        sa.select(_instruments.c.version, _instruments.c.definition, _answer_tables.c.table_name)
+        .outerjoin(
+            _answer_tables,
+            sa.and_(
+                _answer_tables.c.instrument_id == _instruments.c.instrument_id,
+                _answer_tables.c.version == _instruments.c.version,
+            ),
+        )
+        .where(_instruments.c.instrument_id == instrument.id)
+        .order_by(_instruments.c.version)
+    ).all()
+    parts: list[pd.DataFrame] = []
+    typed_versions: list[int] = []
+    untyped_ids: list[int] = []
+    for version, definition, table_name in stored:
+        old = instrument if version == instrument.version else _stored_instrument(definition)
+        if old is None or table_name is None or not same_layout(old, instrument):
+            continue
+        typed_versions.append(version)
+        table = answer_table(table_name, old, _responses)
+        kinds: dict[str, ColumnKind] = {"_id": "int64", "_key": "Int64", **_META_KINDS, **answer_kinds(old)}
+        query = (
+            sa.select(
+                _responses.c.id,
+                table.c[KEY_COLUMN],
+                *[_responses.c[name] for name in _META_KINDS],
+                *[table.c[name] for name in answer_kinds(old)],
+            )
+            .outerjoin(table, table.c[KEY_COLUMN] == _responses.c.id)
+            .where(*conditions, _responses.c.instrument_version == version)
+            .order_by(_responses.c.id)
+        )
+        part = read_frame(conn, query, kinds)
+        untyped = part["_key"].isna().to_numpy()
+        if untyped.any():  # written by an older surveykit after the upgrade, say
+            untyped_ids += part.loc[untyped, "_id"].tolist()
+            part = part.loc[~untyped].reset_index(drop=True)
+        part = part.drop(columns="_key")
+        if old is not instrument:
+            part = pd.concat([part[["_id", *_META_KINDS]], conform(part, old, instrument)], axis=1)
+        parts.append(part)
+    untyped_rows = [_responses.c.instrument_version.not_in(typed_versions)]
+    parts.append(_read_json(conn, instrument, [*conditions, *untyped_rows]))
+    for chunk in _chunks(untyped_ids, 500):
+        parts.append(_read_json(conn, instrument, [_responses.c.id.in_(chunk)]))  # ids read above
+    parts = [part for part in parts if len(part)] or parts[-1:]
+    if len(parts) == 1:
+        return parts[0].drop(columns="_id")
+    frame = pd.concat(parts, ignore_index=True).sort_values("_id", kind="stable", ignore_index=True)
+    return frame.drop(columns="_id")
+
+
+def _read_json(
+    conn: sa.Connection, instrument: Instrument, conditions: list[sa.ColumnElement[bool]]
+) -> pd.DataFrame:
+    """Responses read from their JSON record and tidied by ``instrument``, with their ``_id``."""
+    query = (
+        sa.select(_responses.c.id, *[_responses.c[name] for name in _META_KINDS], _responses.c.answers)
+        .where(*conditions)
+        .order_by(_responses.c.id)
+    )
+    rows = conn.execute(query).all()
+    meta = pd.DataFrame([r[:6] for r in rows], columns=["_id", *_RESPONSE_META]).astype(
+        {"respondent_id": "string", "wave": "string", "instrument_id": "string"}
+    )
+    meta["submitted_at"] = pd.to_datetime(meta["submitted_at"]).astype("datetime64[ns]")
+    meta["instrument_version"] = meta["instrument_version"].astype("Int64")
+    answers = instrument.tidy([json.loads(r.answers) for r in rows])
+    return pd.concat([meta, answers], axis=1)

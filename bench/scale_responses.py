@@ -1,0 +1,266 @@
+"""Reading stored responses into the tidy frame against ``pandas.read_sql`` of the same rows.
+
+For each size (1,000,000 responses by default; 20,000 with ``--quick``) and each database
+(SQLite, and PostgreSQL when its server binaries are installed: a throwaway server is started
+as tests/conftest.py does), the store is filled through ``Store.add_responses`` with generated
+demo responses (fixed seeds), then, each in a fresh subprocess so its peak memory is its own:
+
+- surveykit: ``Store(url).responses()``, the tidy frame (string, nullable boolean, Int64,
+  Float64 columns);
+- baseline: ``pandas.read_sql`` of the same rows the frame is built from: the responses'
+  meta columns joined with the typed answer table, in the same order (``sqlite3`` connection
+  for SQLite, a SQLAlchemy engine for PostgreSQL);
+- for reference, the way surveykit read responses before schema version 4 (each stored JSON
+  record parsed and tidied), against the same baseline.
+
+    python bench/scale_responses.py [--quick] [N ...]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Case", "cases", "main", "rows"]
+
+QUICK_SIZES = (20_000,)
+FULL_SIZES = (1_000_000,)
+_DISTINCT = 20_000  # distinct generated respondents, repeated to the size asked
+_BATCH = 50_000
+
+_PEAK = "import resource\nPEAK_MB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+
+_SURVEYKIT = """
+import time
+from surveykit import Store
+store = Store(URL)
+started = time.perf_counter()
+frame = store.responses()
+SECONDS = time.perf_counter() - started
+ROWS = len(frame)
+"""
+
+_BEFORE = """
+import json, time
+import pandas as pd
+import sqlalchemy as sa
+from surveykit import Store
+store = Store(URL)
+engine = sa.create_engine(store.url)
+started = time.perf_counter()
+instrument = store.instrument()
+with engine.connect() as conn:
+    rows = conn.execute(sa.text(
+        "SELECT respondent_id, wave, submitted_at, instrument_id, instrument_version, answers "
+        "FROM responses ORDER BY id"
+    )).all()
+meta = pd.DataFrame([tuple(r)[:5] for r in rows],
+                    columns=["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"])
+meta = meta.astype({"respondent_id": "string", "wave": "string", "instrument_id": "string"})
+meta["submitted_at"] = pd.to_datetime(meta["submitted_at"]).astype("datetime64[ns]")
+meta["instrument_version"] = meta["instrument_version"].astype("Int64")
+frame = pd.concat([meta, instrument.tidy([json.loads(r.answers) for r in rows])], axis=1)
+SECONDS = time.perf_counter() - started
+ROWS = len(frame)
+"""
+
+_BASELINE = """
+import sqlite3, time
+import pandas as pd
+import sqlalchemy as sa
+engine = sa.create_engine(URL)
+metadata = sa.MetaData()
+with engine.connect() as conn:
+    (name,) = conn.execute(sa.text("SELECT table_name FROM answer_tables")).one()
+responses = sa.Table("responses", metadata, autoload_with=engine)
+typed = sa.Table(name, metadata, autoload_with=engine)
+meta = ["respondent_id", "wave", "submitted_at", "instrument_id", "instrument_version"]
+query = (
+    sa.select(responses.c.id, *[responses.c[c] for c in meta], *typed.c)
+    .outerjoin(typed, typed.c.response_id == responses.c.id)
+    .where(responses.c.instrument_id == sa.bindparam("instrument"))
+    .order_by(responses.c.id)
+)
+started = time.perf_counter()
+if engine.dialect.name == "sqlite":
+    compiled = query.compile(dialect=engine.dialect)
+    with sqlite3.connect(engine.url.database) as plain:
+        frame = pd.read_sql(compiled.string, plain, params=("whaling-posture",))
+else:
+    frame = pd.read_sql(query, engine, params={"instrument": "whaling-posture"})
+SECONDS = time.perf_counter() - started
+ROWS = len(frame)
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One store to fill and read: ``run()`` measures it and returns its rows of the table."""
+
+    area: str
+    case: str
+    rows: int
+    engine: str
+    run: Callable[[], list[dict[str, Any]]]
+
+
+def fill(url: str, n: int, seed: int = 7) -> None:
+    """Store ``n`` validated demo responses: ``_DISTINCT`` generated ones, repeated."""
+    from surveykit import Store, default_instrument, demo_responses
+
+    instrument = default_instrument()
+    frame = demo_responses(min(n, _DISTINCT) // 2, seed=seed)
+    answers = [instrument.clean_answers(r) for r in instrument.records(frame)]
+    waves = frame["wave"].astype(str).tolist()
+    with Store(url) as store:
+        for start in range(0, n, _BATCH):
+            batch = [
+                {
+                    "answers": answers[i % len(answers)],
+                    "wave": waves[i % len(answers)],
+                    "idempotency_key": f"bench-{i}",
+                    "source": "bench",
+                }
+                for i in range(start, min(n, start + _BATCH))
+            ]
+            store.add_responses(instrument, batch)
+
+
+def _measure(code: str, url: str) -> dict[str, float]:
+    """Run ``code`` in a fresh interpreter; its seconds, row count and peak resident memory."""
+    script = f"URL = {url!r}\n{code}\n{_PEAK}print(__import__('json').dumps([SECONDS, ROWS, PEAK_MB]))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1])
+    seconds, count, peak = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"seconds": seconds, "rows": count, "peak_mb": peak}
+
+
+def _row(case: str, n: int, engine: str, url: str, code: str) -> dict[str, Any]:
+    from surveykit.collection.store import resolve_db_url
+
+    ours = _measure(code, url)
+    base = _measure(_BASELINE, resolve_db_url(url))  # without importing surveykit
+    if ours["rows"] != n or base["rows"] != n:
+        raise RuntimeError(f"expected {n} rows, read {ours['rows']} and {base['rows']}")
+    return {
+        "area": "responses",
+        "case": case,
+        "rows": n,
+        "engine": engine,
+        "surveykit_s": ours["seconds"],
+        "baseline": "pandas.read_sql (typed join)",
+        "baseline_s": base["seconds"],
+        "ratio": ours["seconds"] / base["seconds"],
+        "surveykit_peak_mb": ours["peak_mb"],
+        "baseline_peak_mb": base["peak_mb"],
+    }
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+@contextmanager
+def _postgres() -> Iterator[str | None]:
+    """A throwaway PostgreSQL server's URL (None when its binaries are not installed)."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        yield None
+        return
+    base = Path(tempfile.mkdtemp(prefix="surveykit-bench-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = base / "data"
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "surveykit", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    start = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log")]
+    subprocess.run([*start, "-w", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://surveykit@127.0.0.1:{port}/postgres"
+    finally:
+        stop = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+        subprocess.run(stop, capture_output=True, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _engine_rows(engine: str, url: str, n: int) -> list[dict[str, Any]]:
+    fill(url, n)
+    return [
+        _row("read stored responses into the tidy frame", n, engine, url, _SURVEYKIT),
+        _row("read stored responses, JSON parse (before schema 4)", n, engine, url, _BEFORE),
+    ]
+
+
+def _sqlite_rows(n: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as folder:
+        return _engine_rows("sqlite", f"sqlite:///{Path(folder) / 'responses.db'}", n)
+
+
+def _postgres_rows(n: int) -> list[dict[str, Any]]:
+    with _postgres() as url:
+        if url is None:
+            print("PostgreSQL server binaries not installed: PostgreSQL rows skipped", file=sys.stderr)
+            return []
+        return _engine_rows("postgresql", url, n)
+
+
+def cases(sizes: Sequence[int]) -> list[Case]:
+    """One case per size and database; each fills its own store and measures two rows: the
+    tidy read and, for reference, the JSON read of before (none without a PostgreSQL server)."""
+    return [
+        Case("responses", "read stored responses", n, engine, lambda n=n, work=work: work(n))
+        for n in sizes
+        for engine, work in (("sqlite", _sqlite_rows), ("postgresql", _postgres_rows))
+    ]
+
+
+def rows(quick: bool = False, sizes: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Measure every case; ``quick`` uses 20,000 responses (a smoke run of a few seconds)."""
+    chosen = sizes or (QUICK_SIZES if quick else FULL_SIZES)
+    return [row for case in cases(chosen) for row in case.run()]
+
+
+def main(argv: Sequence[str]) -> None:
+    quick = "--quick" in argv
+    sizes = [int(a.replace("_", "")) for a in argv if not a.startswith("--")]
+    started = time.perf_counter()
+    header = f"{'case':52} {'engine':10} {'rows':>9} {'surveykit s':>11} {'read_sql s':>10} {'ratio':>6}"
+    print(header + f" {'peak MB':>8} {'base MB':>8}", flush=True)
+    for case in cases(sizes or (QUICK_SIZES if quick else FULL_SIZES)):
+        for r in case.run():
+            print(
+                f"{r['case']:52} {r['engine']:10} {r['rows']:>9,} {r['surveykit_s']:>11.2f} "
+                f"{r['baseline_s']:>10.2f} {r['ratio']:>5.2f}x {r['surveykit_peak_mb']:>8.0f} "
+                f"{r['baseline_peak_mb']:>8.0f}",
+                flush=True,
+            )
+    print(f"cores: {os.cpu_count()}, total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
