@@ -49,24 +49,24 @@ class Selection:
 
 
 @st.cache_resource(show_spinner="Reading the responses…", max_entries=2)
-def _responses(url: str, count: int) -> pd.DataFrame:
+def _responses(url: str, version: str) -> pd.DataFrame:
     # A resource, not data: a 100,000-row frame is shared read-only rather than copied per run.
     return get_store().responses()
 
 
 def cached_responses(store: Store) -> pd.DataFrame:
-    """The store's responses (all waves), read again only when their number changes."""
-    return _responses(store.url, store.count_responses())
+    """The store's responses (all waves), read again only when they change (``responses_version``)."""
+    return _responses(store.url, store.responses_version())
 
 
 @st.cache_resource(show_spinner="Weighting…", max_entries=4)
-def _design(url: str, count: int, margins: str) -> SurveyDesign:
+def _design(url: str, version: str, margins: str) -> SurveyDesign:
     return survey_design(cached_responses(get_store()), json.loads(margins) or None)
 
 
 def cached_design(store: Store, margins: dict[str, dict[str, float]]) -> SurveyDesign:
     """The design over every response, raked within each wave when ``margins`` are given."""
-    return _design(store.url, store.count_responses(), json.dumps(margins, sort_keys=True))
+    return _design(store.url, store.responses_version(), json.dumps(margins, sort_keys=True))
 
 
 def _remembered(key: str, default: object) -> None:

@@ -161,6 +161,25 @@ def test_a_new_submission_shows_up_and_an_empty_store_says_so(db):
     assert not at.exception and respondents(at) == "521"
 
 
+def test_a_deletion_or_a_renamed_wave_shows_up_although_the_count_is_the_same(db):
+    with Store(db) as store:
+        load_demo(store)
+    at = start("app_pages/dashboard.py", user="analyst")
+    assert at.selectbox(key="filters_wave").options == ["2015-12", "2016-12"]
+    with Store(db) as store:
+        newest = store.response_index()["respondent_id"].iloc[0]
+        store.delete_responses(respondent_ids=[newest])
+        store.submit(default_instrument(), dict(ANSWERS, impersonated_roles=["ceo"], outages_12m=0), wave="2017-06")
+    at.run()  # 520 responses again, one of them in a new wave: the cached frame must not be shown
+    assert not at.exception
+    assert at.selectbox(key="filters_wave").options == ["2015-12", "2016-12", "2017-06"]
+    with Store(db) as store:
+        store.rename_wave("2016-12", "2016-Q4")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="filters_wave").options == ["2015-12", "2016-Q4", "2017-06"]
+
+
 def test_signed_out_shows_the_sign_in_form_and_no_figures(db):
     with Store(db) as store:
         load_demo(store)

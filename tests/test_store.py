@@ -378,3 +378,31 @@ def test_list_analysts_never_shows_hashes(store):
     assert not listed.astype(str).apply(lambda c: c.str.contains("scrypt")).any().any()
     store.remove_analyst("zoe")
     assert store.list_analysts()["username"].tolist() == ["ana"]
+
+
+def test_the_responses_version_changes_with_every_change_of_the_responses(store_url):
+    instrument = default_instrument()
+    with Store(store_url, import_batch=2) as store:
+        seen = [store.responses_version()]
+
+        def changed() -> bool:
+            seen.append(store.responses_version())
+            return seen[-1] != seen[-2]
+
+        assert not changed()  # reading twice
+        first = store.submit(instrument, VALID_ANSWERS, wave="2016-12")
+        assert changed()
+        store.add_analyst("ana", "s3cret")
+        store.check_login("ana", "wrong")
+        store.add_incidents(demo_incidents().head(3))
+        assert not changed()  # other tables
+        store.delete_responses(respondent_ids=[first.respondent_id])
+        assert changed()
+        store.submit(instrument, VALID_ANSWERS, wave="2016-12")  # same count again, maybe same id
+        assert changed()
+        store.rename_wave("2016-12", "2016-Q4")
+        assert changed()
+        rows = [{"answers": instrument.clean_answers(VALID_ANSWERS), "wave": "2017-06"} for _ in range(3)]
+        store.add_responses(instrument, rows)  # a bulk import: two batches, then visible at once
+        assert changed()
+        assert len(set(seen)) == 6

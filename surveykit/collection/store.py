@@ -265,6 +265,7 @@ _BATCH_PAUSE = 0.12
 _RETRY_STATES = {"40001", "40P01"}  # PostgreSQL serialization_failure, deadlock_detected
 _T = TypeVar("_T")
 
+_EDITS_KEY = "response_edits"  # meta row counting deletions and wave renames
 _SCHEMA_LOCK_KEY = 0x5375727665794B  # "SurveyK": any constant shared by every surveykit process
 
 
@@ -906,6 +907,31 @@ class Store:
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def responses_version(self) -> str:
+        """A marker that changes whenever the stored responses change, for cache keys.
+
+        It is the number of responses and the largest id (new submissions and finished imports
+        change them) and a count of edits kept in the store (deleting responses and renaming a
+        wave add one), read in one cheap query: a cache keyed on it is never stale, and a page
+        need not read every response to know.
+        """
+        responses = sa.select(sa.func.count(), sa.func.max(_responses.c.id)).where(_visible(_responses))
+        edits = sa.select(_meta.c.value).where(_meta.c.key == _EDITS_KEY)
+        with self._engine.connect() as conn:
+            count, largest = conn.execute(responses).one()
+            edited = conn.execute(edits).scalar_one_or_none()
+        return f"{count}:{largest or 0}:{edited or 0}"
+
+    def _count_edit(self, conn: sa.Connection) -> None:
+        """Add one to the store's count of response edits (see :meth:`responses_version`)."""
+        changed = conn.execute(
+            _meta.update()
+            .where(_meta.c.key == _EDITS_KEY)
+            .values(value=sa.cast(sa.cast(_meta.c.value, sa.Integer) + 1, sa.Text))
+        )
+        if changed.rowcount == 0:
+            conn.execute(_meta.insert().values(key=_EDITS_KEY, value="1"))
+
     def waves(self) -> list[str]:
         """Survey waves present, in order."""
         query = (
@@ -1113,6 +1139,7 @@ class Store:
         ids = None if respondent_ids is None else sorted({str(r) for r in respondent_ids})
         deleted = 0
         with self._begin() as conn:
+            self._count_edit(conn)
             if ids is None:
                 return int(conn.execute(_responses.delete().where(*conditions)).rowcount)
             for chunk in _chunks(ids, 500):
@@ -1204,6 +1231,7 @@ class Store:
             conn.execute(_waves.update().where(_waves.c.name == old).values(name=new))
             conn.execute(_invitations.update().where(_invitations.c.wave == old).values(wave=new))
             renamed = conn.execute(_responses.update().where(_responses.c.wave == old).values(wave=new))
+            self._count_edit(conn)
             return int(renamed.rowcount)
 
     def wave_status(self, name: str, now: datetime | None = None) -> WaveStatus:
