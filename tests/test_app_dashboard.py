@@ -169,7 +169,9 @@ def test_a_deletion_or_a_renamed_wave_shows_up_although_the_count_is_the_same(db
     with Store(db) as store:
         newest = store.response_index()["respondent_id"].iloc[0]
         store.delete_responses(respondent_ids=[newest])
-        store.submit(default_instrument(), dict(ANSWERS, impersonated_roles=["ceo"], outages_12m=0), wave="2017-06")
+        store.submit(
+            default_instrument(), dict(ANSWERS, impersonated_roles=["ceo"], outages_12m=0), wave="2017-06"
+        )
     at.run()  # 520 responses again, one of them in a new wave: the cached frame must not be shown
     assert not at.exception
     assert at.selectbox(key="filters_wave").options == ["2015-12", "2016-12", "2017-06"]
