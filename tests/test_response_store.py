@@ -240,3 +240,32 @@ def test_racing_first_submissions_to_a_new_version_make_one_table_and_keep_every
         worker.join(60)
     assert sorted(outcomes.get(timeout=5) for _ in workers) == ["created"] * 6
     assert typed_row_counts(store_url) == {("whaling-posture", 2): 6} == stored_counts(store_url)
+
+
+def _typed_by_tidy(instrument: Instrument, records: list[dict]) -> list[tuple]:
+    """The typed values as Instrument.tidy makes them: text, whole numbers, floats, 0/1 choices."""
+    frame = instrument.tidy(records)
+    columns = []
+    for column in instrument.columns:
+        values = frame[column].astype(object).where(frame[column].notna(), None)
+        kind = str(frame[column].dtype)
+        columns.append([None if v is None else int(v) if kind == "boolean" else v for v in values])
+    return [tuple(row) for row in zip(*columns, strict=True)]
+
+
+def test_typed_answers_of_a_submission_equal_those_of_the_tidy_frame():
+    from surveykit import demo_responses
+    from surveykit.collection.answer_table import answer_rows
+
+    instrument = default_instrument()
+    records = instrument.records(demo_responses(200, seed=11))  # skipped questions, none ticked...
+    records += [{}, {"impersonated_roles": []}, {"outages_12m": 0, "longest_outage_hours": 2}]
+    assert answer_rows(instrument, records) == _typed_by_tidy(instrument, records)
+    # Values clean_answers would not leave: the same result through the tidy frame, or None.
+    odd = [{"outages_12m": 3.0}, {"longest_outage_hours": float("nan")}, {"country": 7}]
+    for record in odd:
+        try:
+            expected = _typed_by_tidy(instrument, [record])
+        except (TypeError, ValueError):
+            expected = None
+        assert answer_rows(instrument, [record]) == expected

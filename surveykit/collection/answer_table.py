@@ -13,7 +13,9 @@ representations agree by construction) and reads a query's rows back into a fram
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -48,6 +50,7 @@ KEY_COLUMN = "response_id"
 _MAX_NAME = 63  # PostgreSQL truncates longer identifiers
 _UNSAFE = re.compile(r"[^a-z0-9_]+")
 _FETCH_ROWS = 50_000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SQL_TYPES: dict[str, Any] = {
     "string": sa.Text,
     "Int64": sa.BigInteger,
@@ -108,13 +111,17 @@ def answer_table(name: str, instrument: Instrument, responses: sa.Table) -> sa.T
 
     Deleting a response deletes its typed row where the database enforces foreign keys
     (PostgreSQL); elsewhere the row stays behind, unreachable from the response, until its id is
-    used again (see ``Store``).
+    used again (see ``Store``). The same name and layout give the same table object, so
+    SQLAlchemy compiles its statements once, not at every submission.
     """
     kinds = answer_kinds(instrument)
-    columns = [
-        sa.Column(db_name, _SQL_TYPES[kinds[tidy_name]], key=tidy_name)
-        for db_name, tidy_name in zip(_column_names(instrument), kinds, strict=True)
-    ]
+    layout = tuple(zip(_column_names(instrument), kinds, kinds.values(), strict=True))
+    return _table(name, layout, responses)
+
+
+@functools.lru_cache(maxsize=256)
+def _table(name: str, layout: tuple[tuple[str, str, ColumnKind], ...], responses: sa.Table) -> sa.Table:
+    columns = [sa.Column(db_name, _SQL_TYPES[kind], key=tidy_name) for db_name, tidy_name, kind in layout]
     return sa.Table(
         name,
         sa.MetaData(),
@@ -128,7 +135,15 @@ def answer_rows(instrument: Instrument, records: Sequence[Mapping[str, Any]]) ->
     """Typed values for answer dictionaries, one tuple per record in the order of
     :func:`answer_kinds`, or None when the tidy frame cannot be made from them (answers that
     bypassed :meth:`Instrument.clean_answers`); such responses keep only their JSON and are
-    read from it."""
+    read from it.
+
+    Answers as :meth:`Instrument.clean_answers` leaves them (text, whole numbers, finite
+    numbers, lists of choice names) are converted directly, a value at a time; anything else goes
+    through :meth:`Instrument.tidy`, whose values the direct conversion equals.
+    """
+    direct = _direct_rows(instrument, records)
+    if direct is not None:
+        return direct
     try:
         frame = instrument.tidy(list(records))
     except (TypeError, ValueError):
@@ -140,6 +155,41 @@ def answer_rows(instrument: Instrument, records: Sequence[Mapping[str, Any]]) ->
             values = values.cast(pa.int8())
         columns.append(values.to_pylist())
     return list(zip(*columns, strict=True)) if columns else [() for _ in records]
+
+
+def _direct_rows(
+    instrument: Instrument, records: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]] | None:
+    """:func:`answer_rows` for clean answers without pandas (a submission is one record), or None
+    at the first value of another type."""
+    rows = []
+    for record in records:
+        row: list[Any] = []
+        for question in instrument.questions:
+            value = record.get(question.id)
+            if question.type == "select_multiple":
+                if value is None:
+                    row += [None] * len(question.choices)
+                    continue
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    return None
+                row += [int(choice.name in value) for choice in question.choices]
+            elif value is None:
+                row.append(None)
+            elif question.type == "integer":
+                if type(value) is not int or not _INT64_MIN <= value <= _INT64_MAX:
+                    return None
+                row.append(value)
+            elif question.type == "decimal":
+                if type(value) not in (int, float) or not math.isfinite(value):
+                    return None
+                row.append(float(value))
+            elif isinstance(value, str):
+                row.append(value)
+            else:
+                return None
+        rows.append(tuple(row))
+    return rows
 
 
 def keyed_rows(
