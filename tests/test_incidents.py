@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -331,3 +333,25 @@ def test_a_csv_that_is_not_utf8_is_read_by_the_fallback_decoders(tmp_path):
     (tmp_path / "junk.csv").write_bytes(b"\x80\n")
     with pytest.raises(SurveykitError, match="no date column"):
         read_incidents(tmp_path / "junk.csv")
+
+
+@pytest.mark.parametrize("name", ["dirty_incidents_cp1252", "dirty_incidents_utf8", "tidy_incidents_utf8"])
+def test_a_dirty_log_reads_exactly_as_before_the_arrow_checks(tmp_path: Path, name: str) -> None:
+    # Expected output stored from the reader that checked every column in pandas (main at 4344abc):
+    # see tests/results/dirty_incidents.py. Bad and partial dates, mixed date forms, unknown countries,
+    # blanks, repeated and clashing ids, NUL and Windows-1252 bytes.
+    from tests.results import dirty_incidents
+
+    results = Path(__file__).parent / "results"
+    encoding, with_ids, odd_share = dirty_incidents.LOGS[name]
+    path = dirty_incidents.write(tmp_path / f"{name}.csv", encoding, with_ids, odd_share)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        checked = validate_incidents(path)
+    expected = pd.read_parquet(results / f"{name}_expected.parquet")
+    pd.testing.assert_frame_equal(checked.incidents, expected)
+    problems = checked.problems_frame().astype({"row": str})
+    stored = pd.read_csv(results / f"{name}_problems.csv.gz", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(problems.astype(str), stored, check_dtype=False)
+    counts = json.loads((results / f"{name}_counts.json").read_text())
+    assert (checked.duplicates, checked.rows) == (counts["duplicates"], counts["rows"])
