@@ -1,9 +1,10 @@
 """The dirty incident logs of tests/test_incidents.py, and the script that stored their expected output.
 
-The logs (5,000 rows, fixed seed) mix every kind of bad and odd cell: impossible and partial dates, mixed date
-forms, unknown countries, blanks, repeated and clashing ids, NUL bytes and Windows-1252 bytes. The tests write them
-with :func:`write`; the expected frames (``*_expected.parquet``), problems (``*_problems.csv.gz``) and counts were
-produced by the reader before it moved its checks to Arrow (main at 4344abc), with
+The logs (5,000 rows, fixed seed) mix every kind of bad and odd cell: impossible and partial dates,
+mixed date forms, unknown countries, blanks, repeated and clashing ids, NUL bytes and Windows-1252
+bytes. The tests write them with :func:`write`; the expected frames (``*_expected.parquet``),
+problems (``*_problems.csv.gz``) and counts were produced by the reader before it moved its checks
+to Arrow (main at 4344abc), with
 
     PYTHONPATH=/work/main python3 tests/results/dirty_incidents.py
 """
@@ -18,15 +19,46 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 _DATES = [
-    "2015-02-29", "2016-02-29", "2015-04-31", "2015-13-01", "2015-00-10", "2015", "2015-03", "2015-3",
-    "2015-13", "2015/3/4", "3/4/2015", "2015-03-04 10:00", "2015-03-04T10:00:00Z", "1969-12-31",
-    "2031-01-01", " 2015-03-04", "2015-03-04 ", "2015-3-4", "", "unknown", "n/a", "1970",
-    "2015-03-04 25:00", "20150304", "2015-03-04x",
+    "2015-02-29",
+    "2016-02-29",
+    "2015-04-31",
+    "2015-13-01",
+    "2015-00-10",
+    "2015",
+    "2015-03",
+    "2015-3",
+    "2015-13",
+    "2015/3/4",
+    "3/4/2015",
+    "2015-03-04 10:00",
+    "2015-03-04T10:00:00Z",
+    "1969-12-31",
+    "2031-01-01",
+    " 2015-03-04",
+    "2015-03-04 ",
+    "2015-3-4",
+    "",
+    "unknown",
+    "n/a",
+    "1970",
+    "2015-03-04 25:00",
+    "20150304",
+    "2015-03-04x",
 ]
 _STAMPS = [
-    "", "2015-02-29 10:00:00", "2015-01-01 24:00:00", "2015-01-01T10:00:00+02:00", "2015/01/02 10:00",
-    "yesterday", "2015-01-01 23:59:60", "2015-01-01", "2015-01-01 10:00", " 2015-01-01 10:00:00",
-    "2015-06-01 12:00:00.5", "N/A", "2015-01-01 10:00:00Z",
+    "",
+    "2015-02-29 10:00:00",
+    "2015-01-01 24:00:00",
+    "2015-01-01T10:00:00+02:00",
+    "2015/01/02 10:00",
+    "yesterday",
+    "2015-01-01 23:59:60",
+    "2015-01-01",
+    "2015-01-01 10:00",
+    " 2015-01-01 10:00:00",
+    "2015-06-01 12:00:00.5",
+    "N/A",
+    "2015-01-01 10:00:00Z",
 ]
 _COUNTRIES = ["US", "gb", "UK", " de ", "XX", "", "Unknown", "Côte d'Ivoire", "ZZ", "za", "-"]
 _REGIONS = ["", "154", "Northern Europe", "150154", "999", "Europe", "541511", "21", "unknown"]
@@ -108,11 +140,11 @@ LOGS = {
 
 
 def main() -> None:
+    import tempfile
+
     import pandas as pd
 
     from surveykit import validate_incidents
-
-    import tempfile
 
     folder = Path(tempfile.mkdtemp())
     for name, (encoding, with_ids, odd_share) in LOGS.items():
