@@ -8,6 +8,7 @@ written, so each importer can report a bad value exactly as the user typed it.
 from __future__ import annotations
 
 import csv
+import mmap
 import re
 import sys
 import warnings
@@ -27,7 +28,15 @@ import pyarrow.csv as pa_csv
 from surveykit._limits import Limits, current_limits, listing, shorten
 from surveykit.exceptions import SurveykitError
 
-__all__ = ["Sheet", "blank_cell", "check_xlsx_archive", "read_csv_cells", "read_xlsx_sheet"]
+__all__ = [
+    "Sheet",
+    "blank_cell",
+    "check_xlsx_archive",
+    "empty_cells",
+    "file_contains",
+    "read_csv_cells",
+    "read_xlsx_sheet",
+]
 
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
@@ -35,6 +44,21 @@ _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 def blank_cell(value: object) -> bool:
     """Whether a cell is empty (None or only white space)."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def empty_cells(cells: pd.Series) -> np.ndarray:
+    """Which text cells are the empty string (as :func:`read_csv_cells` reads an empty field)."""
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return pc.fill_null(pc.equal(pa.array(cells.array), ""), False).to_numpy(zero_copy_only=False)
+    return (cells == "").to_numpy(dtype=bool)
+
+
+def file_contains(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes contain ``needle`` (a memory-mapped search, at memchr speed)."""
+    if path.stat().st_size == 0:
+        return False
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(needle) >= 0
 
 
 def _sniff_delimiter(sample: str) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -74,7 +74,7 @@ class RawLog:
     """A log as read: canonical column names, raw cell values, and where each row came from."""
 
     frame: pd.DataFrame
-    labels: list[int | str]
+    labels: Sequence[int | str]  # a list, range or integer array
     headers: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
@@ -82,6 +82,7 @@ class RawLog:
     epoch: datetime | None = None
     has_id: bool = False
     typed: bool = True  # cells may be numbers or datetimes (XLSX, VERIS); CSV cells are all str
+    nul_free: bool = False  # the file has no NUL byte, so no cell needs the NUL check
 
 
 def header_key(header: object) -> str:
@@ -105,7 +106,25 @@ class _Checker:
         header = self.raw.headers.get(column, column)
         for position in np.flatnonzero(mask):
             value = values.iloc[position]
-            self.problems.append(Problem(self.raw.labels[position], header, _display(value), reason))
+            label = self.raw.labels[position]
+            row = label if isinstance(label, str) else int(label)
+            self.problems.append(Problem(row, header, _display(value), reason))
+
+    def rows(self, positions: np.ndarray) -> _Checker:
+        """A checker for the rows at ``positions`` only; :meth:`merge` takes its findings back."""
+        labels = self.raw.labels
+        return _Checker(
+            replace(
+                self.raw,
+                frame=self.raw.frame.iloc[positions].reset_index(drop=True),
+                labels=[labels[p] for p in positions],
+            )
+        )
+
+    def merge(self, part: _Checker, positions: np.ndarray) -> None:
+        """Take back the problems and bad rows of a checker made by :meth:`rows`."""
+        self.bad[positions] |= part.bad
+        self.problems.extend(part.problems)
 
 
 def _missing_array(n: int, dtype: str) -> Any:
@@ -115,6 +134,8 @@ def _missing_array(n: int, dtype: str) -> Any:
 
 def _mask(values: Any) -> np.ndarray:
     """A plain boolean array, missing counted as False."""
+    if isinstance(values, np.ndarray) and values.dtype == bool:
+        return values
     return np.asarray(pd.array(values, dtype="boolean").fillna(False), dtype=bool)
 
 
@@ -211,6 +232,132 @@ def _missing_mask(text: pd.Series) -> pd.Series:
     return _per_unique(text, _is_missing).astype(bool)
 
 
+# --- Arrow fast paths ------------------------------------------------------------------------
+# CSV cells arrive as Arrow strings. The common cells (canonical dates, empty cells, distinct ids)
+# are checked by Arrow compute over whole columns; every other non-empty cell goes through the
+# parsers above on just its rows (_Checker.rows), so rules and messages stay those of the parsers.
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each cell of an Arrow string column sits in its data buffer (bytes)."""
+
+    cells: pa.Array
+    starts: np.ndarray
+    lengths: np.ndarray
+    data: np.ndarray
+
+    def byte(self, position: int) -> np.ndarray:
+        """Each cell's byte at ``position`` (0 where the cell is shorter)."""
+        out = np.zeros(len(self.lengths), dtype=np.uint8)
+        long = self.lengths > position
+        out[long] = self.data[self.starts[long] + position]
+        return out
+
+    def number(self, first: int, stop: int) -> np.ndarray:
+        """The decimal number written in bytes ``first:stop`` of each cell; -1 where one is no digit."""
+        value = np.zeros(len(self.lengths), dtype=np.int64)
+        digits = np.ones(len(self.lengths), dtype=bool)
+        for position in range(first, stop):
+            digit = self.byte(position) - np.uint8(48)  # wraps below '0', so > 9 for non-digits
+            digits &= digit < 10
+            value = value * 10 + digit
+        return np.where(digits, value, -1)
+
+
+def _layout(values: pd.Series, typed: bool) -> _Layout | None:
+    """The byte layout of text cells held by Arrow (CSV); None for typed or pandas-held cells."""
+    if typed or not isinstance(values.array, pd.arrays.ArrowStringArray):
+        return None
+    cells = pa.array(values.array)
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    large = pa.types.is_large_string(cells.type)
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[cells.offset : cells.offset + len(cells) + 1].astype(np.int64)
+    buffer = cells.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, dtype=np.uint8)
+    lengths = np.diff(offsets)
+    if cells.null_count:
+        lengths[cells.is_null().to_numpy(zero_copy_only=False)] = 0
+    return _Layout(cells, offsets[:-1], lengths, data)
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A canonical text stamp: its length, separators, digit runs and strptime format."""
+
+    length: int
+    separators: dict[int, str]
+    digits: tuple[tuple[int, int], ...]
+    format: str
+
+
+_DATE_FORM = _Form(10, {4: "-", 7: "-"}, ((0, 4), (5, 7), (8, 10)), "%Y-%m-%d")
+_STAMP_FORM = _Form(
+    19,
+    {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"},
+    ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)),
+    "%Y-%m-%d %H:%M:%S",
+)
+_NS_SECONDS = (
+    -(-pd.Timestamp.min.value // 10**9),  # the first whole second a datetime64[ns] holds
+    pd.Timestamp.max.value // 10**9,
+)
+
+
+def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.ndarray]:
+    """Cells written exactly as ``YYYY-MM-DD`` (or ``YYYY-MM-DD hh:mm:ss``) that are real dates.
+
+    Returns a mask of those cells and their seconds since 1970 (0 elsewhere). Arrow's ISO 8601
+    cast reads the whole column at once; if a cell has the form but no such date (29 February
+    2015, hour 24), Arrow parses cell by cell and a date that rolled over is refused.
+    """
+    shaped = layout.lengths == form.length
+    for position, char in form.separators.items():
+        shaped &= layout.byte(position) == ord(char)
+    rows = np.flatnonzero(shaped)
+    seconds = np.zeros(len(shaped), dtype=np.int64)
+    ok = np.zeros(len(shaped), dtype=bool)
+    if not rows.size:
+        return ok, seconds
+    cells = layout.cells.take(pa.array(rows))
+    try:
+        parsed = pc.cast(cells, pa.timestamp("s"))
+        fine = np.ones(len(rows), dtype=bool)
+    except pa.ArrowInvalid:
+        parsed = pc.strptime(cells, form.format, unit="s", error_is_null=True)
+        fine = ~parsed.is_null().to_numpy(zero_copy_only=False)
+        # strptime rolls 2015-02-29 over to 1 March and 23:59:60 to the next minute: the day and
+        # second must read back as written, and every digit must be a digit.
+        for first, stop in form.digits:
+            fine &= layout.number(first, stop)[rows] >= 0
+        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == layout.number(8, 10)[rows]
+        if form.length == 19:
+            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == layout.number(17, 19)[rows]
+        parsed = pc.fill_null(parsed, 0)
+    values = parsed.cast(pa.int64()).to_numpy()
+    ok[rows] = fine
+    seconds[rows] = np.where(fine, values, 0)
+    return ok, seconds
+
+
+def _seconds_to_ns(seconds: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """datetime64[ns] of whole seconds since 1970, NaT where not ``ok``."""
+    stamps = (seconds * 10**9).view("datetime64[ns]")
+    return np.where(ok, stamps, np.datetime64("NaT", "ns"))
+
+
+def _on_rows(
+    values: pd.Series, rows: np.ndarray, check: _Checker, parse: Callable[[pd.Series, _Checker], Any]
+) -> Any:
+    """``parse(cells, checker)`` on the cells at ``rows`` only, its problems taken back by ``check``."""
+    part = check.rows(rows)
+    result = parse(values.iloc[rows].reset_index(drop=True), part)
+    check.merge(part, rows)
+    return result
+
+
 def normalise(
     raw: RawLog, date_format: str | None, default_source: str
 ) -> tuple[pd.DataFrame, list[Problem], int]:
@@ -223,7 +370,7 @@ def normalise(
     n = len(frame)
     check = _Checker(raw)
     out: dict[str, Any] = {}
-    for name in frame.columns:
+    for name in [] if raw.nul_free else frame.columns:
         # PostgreSQL refuses NUL in text and SQLite would store it: refused here, for both.
         text = _text(frame[name], raw.typed)
         if (
@@ -246,13 +393,17 @@ def normalise(
     month = _missing_array(n, "Int64")
     day = _missing_array(n, "Int64")
     occurred = column("occurred_on")
+    known = np.zeros(n, dtype=bool)  # rows whose whole date the fast path read
+    dates = np.full(n, np.datetime64("NaT", "ns"))
     if occurred is not None:
-        year, month, day = _parse_occurred(occurred, raw, check, date_format)
+        year, month, day, known, dates = _parse_occurred(occurred, raw, check, date_format)
     for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
         values = column(part)
         if values is None:
             continue
-        parsed = _parse_int(values, part, low, high, check)
+        parsed = _parse_nonblank(
+            values, check, "Int64", partial(_parse_int_cells, name=part, low=low, high=high)
+        )
         current = {"year": year, "month": month, "day": day}[part]
         clash = _mask(current != parsed)
         check.flag(clash, part, values, f"{part} disagrees with the incident date")
@@ -279,8 +430,8 @@ def normalise(
         column("day") if column("day") is not None else occurred,
         "a day is given without a month; add the month or clear the day",
     )
-    complete = ~(year.isna() | month.isna() | day.isna())
-    occurred_on = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    complete = ~(year.isna() | month.isna() | day.isna()) & ~known
+    occurred_on = pd.Series(dates, index=range(n), dtype="datetime64[ns]")
     if complete.any():
         idx = np.flatnonzero(complete)
         parts = pd.DataFrame(
@@ -331,22 +482,31 @@ def normalise(
         out["detected_at"],
         "a resolution time needs a detection time to measure the duration from",
     )
-    out["loss_amount"] = _parse_loss(column("loss_amount"), n, check)
+    losses = column("loss_amount")
+    out["loss_amount"] = (
+        _missing_array(n, "Float64")
+        if losses is None
+        else _parse_nonblank(
+            losses, check, "Float64", lambda cells, part: _parse_loss(cells, len(cells), part)
+        )
+    )
     source = column("source")
     if source is None:
-        out["source"] = pd.array([default_source] * n, dtype="string")
+        out["source"] = pd.arrays.ArrowStringArray(
+            pa.array([default_source], type=pa.large_string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+        )
     else:
         text = _free_text(source, raw.typed)
         _check_length(text, source, "source", current_limits().max_source_chars, check)
         out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
 
     result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
-    ids = _incident_ids(raw, result, check)
+    ids, ids_repeat = _incident_ids(raw, result, check)
     result.insert(0, "incident_id", ids)
-    keep = ~check.bad
-    result = result.loc[keep]
+    if check.bad.any():
+        result = result.loc[~check.bad]
     before = len(result)
-    if result["incident_id"].duplicated().any():
+    if ids_repeat and result["incident_id"].duplicated().any():
         result = result.drop_duplicates("incident_id")
     result = result.reset_index(drop=True)
     result = result.astype(INCIDENT_DTYPES)
@@ -376,7 +536,62 @@ _PARTIAL_DATE = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?$")
 _SLASH_ISO = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(.*)$")
 
 
+def _parse_nonblank(
+    values: pd.Series, check: _Checker, dtype: str, parse: Callable[[pd.Series, _Checker], Any]
+) -> Any:
+    """``parse`` on the non-empty cells of Arrow-held text; an empty cell is missing, never a problem."""
+    layout = _layout(values, check.raw.typed)
+    if layout is None:
+        return parse(values.reset_index(drop=True), check)
+    result = _missing_array(len(values), dtype)
+    rows = np.flatnonzero(layout.lengths > 0)
+    if rows.size:
+        result[rows] = _on_rows(values, rows, check, parse)
+    return result
+
+
+def _parse_int_cells(values: pd.Series, check: _Checker, *, name: str, low: int, high: int) -> pd.array:
+    return _parse_int(values, name, low, high, check)
+
+
+def _int_array(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(np.where(known, values, 0).astype(np.int64), ~known)
+
+
 def _parse_occurred(
+    values: pd.Series, raw: RawLog, check: _Checker, date_format: str | None
+) -> tuple[pd.array, pd.array, pd.array, np.ndarray, np.ndarray]:
+    """Incident dates as year, month and day, plus which rows had a whole ``YYYY-MM-DD`` and its date.
+
+    Canonical dates in the allowed years are read by Arrow; the other non-empty cells by
+    :func:`_parse_occurred_cells`.
+    """
+    n = len(values)
+    layout = _layout(values, raw.typed) if date_format is None else None
+    if layout is None:
+        year, month, day = _parse_occurred_cells(values, raw, check, date_format)
+        return year, month, day, np.zeros(n, dtype=bool), np.full(n, np.datetime64("NaT", "ns"))
+    ok, seconds = _canonical_seconds(layout, _DATE_FORM)
+    days = (seconds // 86400).astype("datetime64[D]")
+    first_of_month = days.astype("datetime64[M]")
+    first_of_year = days.astype("datetime64[Y]")
+    years = first_of_year.astype(np.int64) + 1970
+    known = ok & (years >= MIN_YEAR) & (years <= MAX_YEAR)
+    year = _int_array(years, known)
+    month = _int_array((first_of_month - first_of_year).astype(np.int64) + 1, known)
+    day = _int_array((days - first_of_month).astype(np.int64) + 1, known)
+    dates = np.where(known, days.astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
+    rows = np.flatnonzero(~known & (layout.lengths > 0))
+    if rows.size:
+        parts = _on_rows(
+            values, rows, check, lambda cells, part: _parse_occurred_cells(cells, part.raw, part, date_format)
+        )
+        for whole, part in zip((year, month, day), parts, strict=True):
+            whole[rows] = part
+    return year, month, day, known, dates
+
+
+def _parse_occurred_cells(
     values: pd.Series, raw: RawLog, check: _Checker, date_format: str | None
 ) -> tuple[pd.array, pd.array, pd.array]:
     """Incident dates; a year or year-month alone ('2015', '2015-03') gives a partial date."""
@@ -428,6 +643,31 @@ _ISO_SHAPED = re.compile(
 
 
 def _parse_datetime(
+    values: pd.Series, name: str, raw: RawLog, check: _Checker, date_format: str | None
+) -> pd.Series:
+    """Timestamps as tz-naive UTC; canonical ``YYYY-MM-DD hh:mm:ss`` text is read by Arrow.
+
+    The other non-empty cells are read by :func:`_parse_datetime_cells`.
+    """
+    layout = _layout(values, raw.typed) if date_format is None else None
+    if layout is None:
+        return _parse_datetime_cells(values, name, raw, check, date_format)
+    ok, seconds = _canonical_seconds(layout, _STAMP_FORM)
+    ok &= (seconds >= _NS_SECONDS[0]) & (seconds <= _NS_SECONDS[1])
+    stamps = _seconds_to_ns(seconds, ok)
+    rows = np.flatnonzero(~ok & (layout.lengths > 0))
+    if rows.size:
+        parsed = _on_rows(
+            values,
+            rows,
+            check,
+            lambda cells, part: _parse_datetime_cells(cells, name, part.raw, part, date_format),
+        )
+        stamps[rows] = parsed.to_numpy()
+    return pd.Series(stamps, index=range(len(values)), dtype="datetime64[ns]")
+
+
+def _parse_datetime_cells(
     values: pd.Series, name: str, raw: RawLog, check: _Checker, date_format: str | None
 ) -> pd.Series:
     """Timestamps as tz-naive UTC from text, datetime cells or Excel serial numbers."""
@@ -622,40 +862,73 @@ def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
 _CONTENT_COLUMNS = [c for c in INCIDENT_COLUMNS if c not in ("incident_id", "source")]
 
 
-def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.array:
-    """The file's ids when it has them, else a hash of the normalised row content.
+def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[pd.array, bool]:
+    """The file's ids when it has them, else a hash of the normalised row content; and whether any repeats.
 
     Identical rows in a log without ids are numbered in order of appearance before hashing, so
     two genuinely identical incidents stay two, and re-importing the same log yields the same ids.
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
+        layout = _layout(values, raw.typed)
+        if layout is not None:  # Arrow text: the same checks, by Arrow over the whole column
+            return _arrow_ids(layout, values, result, check)
         ids = _free_text(values, raw.typed)
         check.flag(
             (ids.str.strip() == "").to_numpy(dtype=bool), "incident_id", values, "the incident id is blank"
         )
         _check_length(ids, values, "incident_id", current_limits().max_id_chars, check)
-        candidates = (
-            ~check.bad & (ids != "").to_numpy(dtype=bool) & ids.duplicated(keep=False).to_numpy(dtype=bool)
-        )
-        rows = np.flatnonzero(candidates)
-        first = pd.DataFrame(
-            {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
-            index=rows,
-        )
-        clashes = first.groupby("id")["content"].transform("nunique") > 1
-        repeated = first.duplicated("id") & clashes
-        mask = np.zeros(len(ids), dtype=bool)
-        mask[repeated.index[repeated.to_numpy()]] = True
-        check.flag(
-            mask, "incident_id", values, "this incident id is used by an earlier row with different details"
-        )
-        return pd.array(ids, dtype="string")
+        repeated = ids.duplicated(keep=False).to_numpy(dtype=bool)
+        _check_id_clashes(ids, repeated, values, result, check)
+        return pd.array(ids, dtype="string"), bool(repeated.any())
     content = content_key(result)
     ordinal = content.groupby(content).cumcount().astype(str)
     keyed = (content + "#" + ordinal).tolist()
     ids = ["h" + hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keyed]
-    return pd.array(ids, dtype="string")
+    return pd.array(ids, dtype="string"), True
+
+
+def _arrow_ids(
+    layout: _Layout, values: pd.Series, result: pd.DataFrame, check: _Checker
+) -> tuple[pd.array, bool]:
+    """:func:`_incident_ids` for ids held by Arrow: trimmed, measured and de-duplicated by Arrow."""
+    trimmed = pc.utf8_rtrim_whitespace(layout.cells)  # what pandas' str.rstrip() does to Arrow text
+    lengths = pc.utf8_length(trimmed).to_numpy(zero_copy_only=False)
+    check.flag(lengths == 0, "incident_id", values, "the incident id is blank")
+    most = current_limits().max_id_chars
+    check.flag(
+        lengths > most,
+        "incident_id",
+        values,
+        f"incident_id may have at most {most} characters; this one is longer",
+    )
+    encoded = pc.dictionary_encode(trimmed)
+    ids = pd.Series(pd.arrays.ArrowStringArray(trimmed))
+    if len(encoded.dictionary) == len(trimmed):
+        return ids.array, False
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    repeated = np.bincount(codes)[codes] > 1
+    _check_id_clashes(ids, repeated, values, result, check)
+    return ids.array, True
+
+
+def _check_id_clashes(
+    ids: pd.Series, repeated: np.ndarray, values: pd.Series, result: pd.DataFrame, check: _Checker
+) -> None:
+    """Flag a row whose id an earlier valid row has with different details (``repeated``: id used twice)."""
+    candidates = ~check.bad & (ids != "").to_numpy(dtype=bool) & repeated
+    rows = np.flatnonzero(candidates)
+    first = pd.DataFrame(
+        {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
+        index=rows,
+    )
+    clashes = first.groupby("id")["content"].transform("nunique") > 1
+    repeated = first.duplicated("id") & clashes
+    mask = np.zeros(len(ids), dtype=bool)
+    mask[repeated.index[repeated.to_numpy()]] = True
+    check.flag(
+        mask, "incident_id", values, "this incident id is used by an earlier row with different details"
+    )
 
 
 def content_key(result: pd.DataFrame) -> pd.Series:
