@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -93,10 +93,11 @@ def header_key(header: object) -> str:
 class _Checker:
     """Collects problems per row while columns are parsed."""
 
-    def __init__(self, raw: RawLog) -> None:
+    def __init__(self, raw: RawLog, labels: Sequence[int | str] | None = None) -> None:
         self.raw = raw
+        self.labels = raw.labels if labels is None else labels  # of the rows checked, in order
         self.problems: list[Problem] = []
-        self.bad = np.zeros(len(raw.frame), dtype=bool)
+        self.bad = np.zeros(len(self.labels), dtype=bool)
 
     def flag(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series, reason: str) -> None:
         mask = _mask(mask)
@@ -106,20 +107,13 @@ class _Checker:
         header = self.raw.headers.get(column, column)
         for position in np.flatnonzero(mask):
             value = values.iloc[position]
-            label = self.raw.labels[position]
+            label = self.labels[position]
             row = label if isinstance(label, str) else int(label)
             self.problems.append(Problem(row, header, _display(value), reason))
 
     def rows(self, positions: np.ndarray) -> _Checker:
-        """A checker for the rows at ``positions`` only; :meth:`merge` takes its findings back."""
-        labels = self.raw.labels
-        return _Checker(
-            replace(
-                self.raw,
-                frame=self.raw.frame.iloc[positions].reset_index(drop=True),
-                labels=[labels[p] for p in positions],
-            )
-        )
+        """A checker for the cells of the rows at ``positions``; :meth:`merge` takes its findings back."""
+        return _Checker(self.raw, [self.labels[p] for p in positions])
 
     def merge(self, part: _Checker, positions: np.ndarray) -> None:
         """Take back the problems and bad rows of a checker made by :meth:`rows`."""
@@ -247,19 +241,22 @@ class _Layout:
     lengths: np.ndarray
     data: np.ndarray
 
-    def byte(self, position: int) -> np.ndarray:
-        """Each cell's byte at ``position`` (0 where the cell is shorter)."""
-        out = np.zeros(len(self.lengths), dtype=np.uint8)
-        long = self.lengths > position
-        out[long] = self.data[self.starts[long] + position]
+    def byte(self, position: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each cell's byte at ``position`` (0 where the cell is shorter); of ``rows`` only if given."""
+        starts = self.starts if rows is None else self.starts[rows]
+        lengths = self.lengths if rows is None else self.lengths[rows]
+        out = np.zeros(len(lengths), dtype=np.uint8)
+        long = lengths > position
+        out[long] = self.data[starts[long] + position]
         return out
 
-    def number(self, first: int, stop: int) -> np.ndarray:
+    def number(self, first: int, stop: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The decimal number written in bytes ``first:stop`` of each cell; -1 where one is no digit."""
-        value = np.zeros(len(self.lengths), dtype=np.int64)
-        digits = np.ones(len(self.lengths), dtype=bool)
+        size = len(self.lengths) if rows is None else len(rows)
+        value = np.zeros(size, dtype=np.int64)
+        digits = np.ones(size, dtype=bool)
         for position in range(first, stop):
-            digit = self.byte(position) - np.uint8(48)  # wraps below '0', so > 9 for non-digits
+            digit = self.byte(position, rows) - np.uint8(48)  # wraps below '0', so > 9 for non-digits
             digits &= digit < 10
             value = value * 10 + digit
         return np.where(digits, value, -1)
@@ -321,7 +318,7 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
     ok = np.zeros(len(shaped), dtype=bool)
     if not rows.size:
         return ok, seconds
-    cells = layout.cells.take(pa.array(rows))
+    cells = layout.cells if rows.size == len(shaped) else layout.cells.filter(pa.array(shaped))
     try:
         parsed = pc.cast(cells, pa.timestamp("s"))
         fine = np.ones(len(rows), dtype=bool)
@@ -331,10 +328,10 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
         # strptime rolls 2015-02-29 over to 1 March and 23:59:60 to the next minute: the day and
         # second must read back as written, and every digit must be a digit.
         for first, stop in form.digits:
-            fine &= layout.number(first, stop)[rows] >= 0
-        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == layout.number(8, 10)[rows]
+            fine &= layout.number(first, stop, rows) >= 0
+        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == layout.number(8, 10, rows)
         if form.length == 19:
-            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == layout.number(17, 19)[rows]
+            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == layout.number(17, 19, rows)
         parsed = pc.fill_null(parsed, 0)
     values = parsed.cast(pa.int64()).to_numpy()
     ok[rows] = fine
@@ -555,7 +552,8 @@ def _parse_int_cells(values: pd.Series, check: _Checker, *, name: str, low: int,
 
 
 def _int_array(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:
-    return pd.arrays.IntegerArray(np.where(known, values, 0).astype(np.int64), ~known)
+    """An ``Int64`` array of ``values``, missing where not ``known``."""
+    return pd.arrays.IntegerArray(np.where(known, values, 0).astype(np.int64, copy=False), ~known)
 
 
 def _parse_occurred(
@@ -572,16 +570,22 @@ def _parse_occurred(
         year, month, day = _parse_occurred_cells(values, raw, check, date_format)
         return year, month, day, np.zeros(n, dtype=bool), np.full(n, np.datetime64("NaT", "ns"))
     ok, seconds = _canonical_seconds(layout, _DATE_FORM)
-    days = (seconds // 86400).astype("datetime64[D]")
-    first_of_month = days.astype("datetime64[M]")
-    first_of_year = days.astype("datetime64[Y]")
-    years = first_of_year.astype(np.int64) + 1970
+    stamps = pa.array(seconds, type=pa.timestamp("s"))
+    years = pc.year(stamps).to_numpy()
     known = ok & (years >= MIN_YEAR) & (years <= MAX_YEAR)
     year = _int_array(years, known)
-    month = _int_array((first_of_month - first_of_year).astype(np.int64) + 1, known)
-    day = _int_array((days - first_of_month).astype(np.int64) + 1, known)
-    dates = np.where(known, days.astype("datetime64[ns]"), np.datetime64("NaT", "ns"))
-    rows = np.flatnonzero(~known & (layout.lengths > 0))
+    month = _int_array(pc.month(stamps).to_numpy(), known)
+    day = _int_array(pc.day(stamps).to_numpy(), known)
+    dates = _seconds_to_ns(seconds, known)
+    # A year alone ('2015') is a partial date: its year is known, its month and day are not.
+    alone = np.zeros(n, dtype=bool)
+    four = np.flatnonzero(layout.lengths == 4)
+    if four.size:
+        written = layout.number(0, 4, four)
+        in_range = (written >= MIN_YEAR) & (written <= MAX_YEAR)
+        alone[four[in_range]] = True
+        year[four[in_range]] = written[in_range]
+    rows = np.flatnonzero(~known & ~alone & (layout.lengths > 0))
     if rows.size:
         parts = _on_rows(
             values, rows, check, lambda cells, part: _parse_occurred_cells(cells, part.raw, part, date_format)
