@@ -161,7 +161,8 @@ def _read_with_pyarrow(path: Path, delimiter: str, header_line: str) -> pd.DataF
             read_options=pa_csv.ReadOptions(encoding="utf8"),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={h: pa.string() for h in headers},
+                # large_string is what pandas keeps its Arrow text in: to_pandas() then copies nothing.
+                column_types={h: pa.large_string() for h in headers},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -186,13 +187,17 @@ def _check_lines(path: Path, limits: Limits) -> None:
     """Refuse a file with too many lines or a line too long, before any parsing (C-speed scans)."""
     lines = 0
     run = 0  # bytes since the last newline
+    # Chunks no longer than the longest line allowed hold no line too long inside them: only lines
+    # running across chunks need measuring, which ``run`` does.
+    size = min(1 << 22, max(limits.max_line_bytes, 1 << 16))
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
+        while chunk := handle.read(size):
             newline = chunk.find(b"\n")
             if newline < 0:
                 run += len(chunk)
             else:
-                longest = max(run + newline, _longest_line(chunk))
+                inside = _longest_line(chunk) if len(chunk) > limits.max_line_bytes else 0
+                longest = max(run + newline, inside)
                 run = len(chunk) - chunk.rfind(b"\n") - 1
                 lines += chunk.count(b"\n")
                 run = max(run, longest)

@@ -122,8 +122,12 @@ class _Checker:
 
 
 def _missing_array(n: int, dtype: str) -> Any:
-    """An all-missing extension array of length n."""
-    return pd.Series(pd.NA, index=range(n), dtype=dtype).array
+    """An all-missing extension array of length n ("string", "Int64" or "Float64")."""
+    if dtype == "string":
+        return pd.arrays.ArrowStringArray(pa.nulls(n, type=pa.large_string()))
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    return pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), np.ones(n, dtype=bool))
 
 
 def _mask(values: Any) -> np.ndarray:
@@ -311,9 +315,11 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
     2015, hour 24), Arrow parses cell by cell and a date that rolled over is refused.
     """
     shaped = layout.lengths == form.length
-    for position, char in form.separators.items():
-        shaped &= layout.byte(position) == ord(char)
     rows = np.flatnonzero(shaped)
+    for position, char in form.separators.items():
+        rows = rows[layout.byte(position, rows) == ord(char)]
+    shaped[:] = False
+    shaped[rows] = True
     seconds = np.zeros(len(shaped), dtype=np.int64)
     ok = np.zeros(len(shaped), dtype=bool)
     if not rows.size:
@@ -897,21 +903,29 @@ def _arrow_ids(
 ) -> tuple[pd.array, bool]:
     """:func:`_incident_ids` for ids held by Arrow: trimmed, measured and de-duplicated by Arrow."""
     trimmed = pc.utf8_rtrim_whitespace(layout.cells)  # what pandas' str.rstrip() does to Arrow text
-    lengths = pc.utf8_length(trimmed).to_numpy(zero_copy_only=False)
+    lengths = pc.binary_length(trimmed).to_numpy(zero_copy_only=False)  # bytes: at least the characters
     check.flag(lengths == 0, "incident_id", values, "the incident id is blank")
     most = current_limits().max_id_chars
+    if (lengths > most).any():
+        lengths = pc.utf8_length(trimmed).to_numpy(zero_copy_only=False)
     check.flag(
         lengths > most,
         "incident_id",
         values,
         f"incident_id may have at most {most} characters; this one is longer",
     )
-    encoded = pc.dictionary_encode(trimmed)
     ids = pd.Series(pd.arrays.ArrowStringArray(trimmed))
-    if len(encoded.dictionary) == len(trimmed):
+    # Equal ids sit side by side once sorted (cheaper than hashing a million strings).
+    order = pc.sort_indices(trimmed).to_numpy()
+    ordered = trimmed.take(pa.array(order))
+    same = pc.fill_null(pc.equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
+    if not same.any():
         return ids.array, False
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    repeated = np.bincount(codes)[codes] > 1
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[1:] |= same
+    in_run[:-1] |= same
+    repeated = np.empty(len(order), dtype=bool)
+    repeated[order] = in_run
     _check_id_clashes(ids, repeated, values, result, check)
     return ids.array, True
 
