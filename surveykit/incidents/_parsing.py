@@ -9,8 +9,11 @@ Rows are numbered from 1 at the first row under the header; VERIS problems name 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -114,6 +117,11 @@ class _Checker:
     def rows(self, positions: np.ndarray) -> _Checker:
         """A checker for the cells of the rows at ``positions``; :meth:`merge` takes its findings back."""
         return _Checker(self.raw, [self.labels[p] for p in positions])
+
+    def absorb(self, part: _Checker) -> None:
+        """Take back the problems and bad rows of a checker of the same rows."""
+        self.bad |= part.bad
+        self.problems.extend(part.problems)
 
     def merge(self, part: _Checker, positions: np.ndarray) -> None:
         """Take back the problems and bad rows of a checker made by :meth:`rows`."""
@@ -361,6 +369,66 @@ def _on_rows(
     return result
 
 
+# Logs this long have their columns parsed on several threads (Arrow and numpy release the GIL).
+_THREADED_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A column parsed (or being parsed) with its own checker."""
+
+    future: Future
+
+    def into(self, check: _Checker) -> Any:
+        """The parser's result, once its problems are taken back by ``check``."""
+        result, part = self.future.result()
+        check.absorb(part)
+        return result
+
+
+@contextmanager
+def _side_by_side(raw: RawLog) -> Iterator[Callable[[Callable[[_Checker], Any]], _Pending]]:
+    """``run(parse)`` starts ``parse(checker)`` with a checker of its own, on a thread for a long log."""
+
+    def checked(parse: Callable[[_Checker], Any]) -> tuple[Any, _Checker]:
+        part = _Checker(raw)
+        return parse(part), part
+
+    if len(raw.labels) < _THREADED_ROWS:
+
+        def run_now(parse: Callable[[_Checker], Any]) -> _Pending:
+            done: Future = Future()
+            try:
+                done.set_result(checked(parse))
+            except BaseException as exc:  # raised again by into(), where the result is taken
+                done.set_exception(exc)
+            return _Pending(done)
+
+        yield run_now
+        return
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        yield lambda parse: _Pending(pool.submit(checked, parse))
+
+
+def _check_nul(raw: RawLog, check: _Checker) -> None:
+    """Flag cells with a NUL character: PostgreSQL refuses NUL in text and SQLite would store it."""
+    if raw.nul_free:
+        return
+    for name in raw.frame.columns:
+        text = _text(raw.frame[name], raw.typed)
+        if (
+            isinstance(text.array, pd.arrays.ArrowStringArray)
+            and not pc.any(pc.match_substring(pa.array(text.array), "\x00")).as_py()
+        ):
+            continue  # the common case, checked by Arrow without building a mask
+        check.flag(
+            text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
+            name,
+            raw.frame[name],
+            "the value contains a NUL byte (binary data, or a file saved as UTF-16)",
+        )
+
+
 def normalise(
     raw: RawLog, date_format: str | None, default_source: str
 ) -> tuple[pd.DataFrame, list[Problem], int]:
@@ -373,40 +441,82 @@ def normalise(
     n = len(frame)
     check = _Checker(raw)
     out: dict[str, Any] = {}
-    for name in [] if raw.nul_free else frame.columns:
-        # PostgreSQL refuses NUL in text and SQLite would store it: refused here, for both.
-        text = _text(frame[name], raw.typed)
-        if (
-            isinstance(text.array, pd.arrays.ArrowStringArray)
-            and not pc.any(pc.match_substring(pa.array(text.array), "\x00")).as_py()
-        ):
-            continue  # the common case, checked by Arrow without building a mask
-        check.flag(
-            text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
-            name,
-            frame[name],
-            "the value contains a NUL byte (binary data, or a file saved as UTF-16)",
-        )
 
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
 
+    occurred = column("occurred_on")
+    int_columns = [
+        (part, low, high, column(part))
+        for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31))
+        if column(part) is not None
+    ]
+    with _side_by_side(raw) as run:
+        # Every column is parsed at once, each with its own checker; problems are taken back in
+        # the order below, so they come out as if parsed one after the other.
+        nul = run(partial(_check_nul, raw))
+        occurred_parts = (
+            run(partial(_parse_occurred, occurred, raw, date_format=date_format))
+            if occurred is not None
+            else None
+        )
+        int_parts = [
+            run(
+                partial(
+                    _parse_nonblank,
+                    values,
+                    dtype="Int64",
+                    parse=partial(_parse_int_cells, name=part, low=low, high=high),
+                )
+            )
+            for part, low, high, values in int_columns
+        ]
+        country = run(partial(_parse_country, column("country"), n))
+        region = run(partial(_parse_region, column("region"), n))
+        incident_type = run(
+            partial(
+                _parse_vocabulary, column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES
+            )
+        )
+        role = run(
+            partial(
+                _parse_vocabulary,
+                column("impersonated_role"),
+                n,
+                "impersonated_role",
+                _ROLE_SYNONYMS,
+                IMPERSONATED_ROLES,
+            )
+        )
+        severity = run(
+            partial(_parse_vocabulary, column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES)
+        )
+        stamps = {
+            name: run(partial(_parse_datetime, column(name), name, raw, date_format=date_format))
+            for name in ("detected_at", "resolved_at")
+            if column(name) is not None
+        }
+        losses = (
+            run(partial(_parse_nonblank, column("loss_amount"), dtype="Float64", parse=_parse_loss_cells))
+            if column("loss_amount") is not None
+            else None
+        )
+        id_layout = _layout(frame["incident_id"], raw.typed) if raw.has_id else None
+        id_checks = (
+            run(partial(_arrow_id_checks, id_layout, frame["incident_id"])) if id_layout is not None else None
+        )
+
+    nul.into(check)
     # Dates first: the incident date may carry year, month and day.
     year = _missing_array(n, "Int64")
     month = _missing_array(n, "Int64")
     day = _missing_array(n, "Int64")
-    occurred = column("occurred_on")
     known = np.zeros(n, dtype=bool)  # rows whose whole date the fast path read
     dates = np.full(n, np.datetime64("NaT", "ns"))
-    if occurred is not None:
-        year, month, day, known, dates = _parse_occurred(occurred, raw, check, date_format)
-    for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
-        values = column(part)
-        if values is None:
-            continue
-        parsed = _parse_nonblank(
-            values, check, "Int64", partial(_parse_int_cells, name=part, low=low, high=high)
-        )
+    if occurred_parts is not None:
+        year, month, day, known, dates = occurred_parts.into(check)
+    for (part, _low, _high, values), pending in zip(int_columns, int_parts, strict=True):
+        parsed = pending.into(check)
         current = {"year": year, "month": month, "day": day}[part]
         clash = _mask(current != parsed)
         check.flag(clash, part, values, f"{part} disagrees with the incident date")
@@ -454,23 +564,16 @@ def normalise(
     out["year"], out["month"], out["day"] = year, month, day
     out["occurred_on"] = occurred_on
 
-    out["country"] = _parse_country(column("country"), n, check)
-    out["region"] = _parse_region(column("region"), n, check)
-    out["incident_type"] = _parse_vocabulary(
-        column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES, check
-    )
-    out["impersonated_role"] = _parse_vocabulary(
-        column("impersonated_role"), n, "impersonated_role", _ROLE_SYNONYMS, IMPERSONATED_ROLES, check
-    )
-    out["severity"] = _parse_vocabulary(
-        column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES, check
-    )
+    out["country"] = country.into(check)
+    out["region"] = region.into(check)
+    out["incident_type"] = incident_type.into(check)
+    out["impersonated_role"] = role.into(check)
+    out["severity"] = severity.into(check)
     for name in ("detected_at", "resolved_at"):
-        values = column(name)
         out[name] = (
-            pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-            if values is None
-            else _parse_datetime(values, name, raw, check, date_format)
+            stamps[name].into(check)
+            if name in stamps
+            else pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
         )
     backwards = (out["resolved_at"] < out["detected_at"]).to_numpy()
     check.flag(
@@ -485,14 +588,7 @@ def normalise(
         out["detected_at"],
         "a resolution time needs a detection time to measure the duration from",
     )
-    losses = column("loss_amount")
-    out["loss_amount"] = (
-        _missing_array(n, "Float64")
-        if losses is None
-        else _parse_nonblank(
-            losses, check, "Float64", lambda cells, part: _parse_loss(cells, len(cells), part)
-        )
-    )
+    out["loss_amount"] = _missing_array(n, "Float64") if losses is None else losses.into(check)
     source = column("source")
     if source is None:
         out["source"] = pd.arrays.ArrowStringArray(
@@ -504,7 +600,13 @@ def normalise(
         out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
 
     result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
-    ids, ids_repeat = _incident_ids(raw, result, check)
+    if id_checks is not None:  # Arrow text: trimmed, measured and sorted while the rest was parsed
+        ids, repeated = id_checks.into(check)
+        ids_repeat = repeated is not None
+        if ids_repeat:
+            _check_id_clashes(pd.Series(ids), repeated, frame["incident_id"], result, check)
+    else:
+        ids, ids_repeat = _incident_ids(raw, result, check)
     result.insert(0, "incident_id", ids)
     if check.bad.any():
         result = result.loc[~check.bad]
@@ -555,6 +657,10 @@ def _parse_nonblank(
 
 def _parse_int_cells(values: pd.Series, check: _Checker, *, name: str, low: int, high: int) -> pd.array:
     return _parse_int(values, name, low, high, check)
+
+
+def _parse_loss_cells(values: pd.Series, check: _Checker) -> pd.array:
+    return _parse_loss(values, len(values), check)
 
 
 def _int_array(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:
@@ -880,9 +986,6 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[p
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
-        layout = _layout(values, raw.typed)
-        if layout is not None:  # Arrow text: the same checks, by Arrow over the whole column
-            return _arrow_ids(layout, values, result, check)
         ids = _free_text(values, raw.typed)
         check.flag(
             (ids.str.strip() == "").to_numpy(dtype=bool), "incident_id", values, "the incident id is blank"
@@ -898,36 +1001,35 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[p
     return pd.array(ids, dtype="string"), True
 
 
-def _arrow_ids(
-    layout: _Layout, values: pd.Series, result: pd.DataFrame, check: _Checker
-) -> tuple[pd.array, bool]:
-    """:func:`_incident_ids` for ids held by Arrow: trimmed, measured and de-duplicated by Arrow."""
+def _arrow_id_checks(
+    layout: _Layout, values: pd.Series, check: _Checker
+) -> tuple[pd.array, np.ndarray | None]:
+    """:func:`_incident_ids`' checks of ids held by Arrow: trimmed, measured and sorted by Arrow.
+
+    Returns the ids and, when some id is used twice, which rows have such an id (else None);
+    the rows that repeat an id with other details are flagged by :func:`_check_id_clashes`.
+    """
     trimmed = pc.utf8_rtrim_whitespace(layout.cells)  # what pandas' str.rstrip() does to Arrow text
     lengths = pc.binary_length(trimmed).to_numpy(zero_copy_only=False)  # bytes: at least the characters
     check.flag(lengths == 0, "incident_id", values, "the incident id is blank")
     most = current_limits().max_id_chars
     if (lengths > most).any():
         lengths = pc.utf8_length(trimmed).to_numpy(zero_copy_only=False)
-    check.flag(
-        lengths > most,
-        "incident_id",
-        values,
-        f"incident_id may have at most {most} characters; this one is longer",
-    )
-    ids = pd.Series(pd.arrays.ArrowStringArray(trimmed))
+    longer = f"incident_id may have at most {most} characters; this one is longer"
+    check.flag(lengths > most, "incident_id", values, longer)
+    ids = pd.arrays.ArrowStringArray(trimmed)
     # Equal ids sit side by side once sorted (cheaper than hashing a million strings).
     order = pc.sort_indices(trimmed).to_numpy()
     ordered = trimmed.take(pa.array(order))
     same = pc.fill_null(pc.equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
     if not same.any():
-        return ids.array, False
+        return ids, None
     in_run = np.zeros(len(order), dtype=bool)
     in_run[1:] |= same
     in_run[:-1] |= same
     repeated = np.empty(len(order), dtype=bool)
     repeated[order] = in_run
-    _check_id_clashes(ids, repeated, values, result, check)
-    return ids.array, True
+    return ids, repeated
 
 
 def _check_id_clashes(
