@@ -262,6 +262,17 @@ class _Layout:
         out[long] = self.data[starts[long] + position]
         return out
 
+    def fixed_width(self, length: int) -> np.ndarray | None:
+        """The cells ``length`` bytes long as rows of a byte matrix (no copy), if every other cell is empty.
+
+        Such cells lie back to back in the data buffer; None when other lengths or nulls get between.
+        """
+        if self.cells.null_count or not np.all((self.lengths == length) | (self.lengths == 0)):
+            return None
+        total = int(self.lengths.sum())
+        first = int(self.starts[0]) if len(self.starts) else 0
+        return self.data[first : first + total].reshape(-1, length)
+
     def number(self, first: int, stop: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The decimal number written in bytes ``first:stop`` of each cell; -1 where one is no digit."""
         size = len(self.lengths) if rows is None else len(rows)
@@ -283,7 +294,7 @@ def _layout(values: pd.Series, typed: bool) -> _Layout | None:
         cells = cells.combine_chunks()
     large = pa.types.is_large_string(cells.type)
     offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if large else np.int32)
-    offsets = offsets[cells.offset : cells.offset + len(cells) + 1].astype(np.int64)
+    offsets = offsets[cells.offset : cells.offset + len(cells) + 1].astype(np.int64, copy=False)
     buffer = cells.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, dtype=np.uint8)
     lengths = np.diff(offsets)
@@ -324,15 +335,26 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
     """
     shaped = layout.lengths == form.length
     rows = np.flatnonzero(shaped)
-    for position, char in form.separators.items():
-        rows = rows[layout.byte(position, rows) == ord(char)]
+    matrix = layout.fixed_width(form.length)
+    cells = None
+    if matrix is not None:  # the usual column: read the separators straight off the buffer
+        fits = np.ones(len(rows), dtype=bool)
+        for position, char in form.separators.items():
+            fits &= matrix[:, position] == ord(char)
+        if fits.all():  # the cells as an Arrow array over the same bytes, empty ones left out
+            cells = _fixed_width_cells(matrix)
+        rows = rows[fits]
+    else:
+        for position, char in form.separators.items():
+            rows = rows[layout.byte(position, rows) == ord(char)]
     shaped[:] = False
     shaped[rows] = True
     seconds = np.zeros(len(shaped), dtype=np.int64)
     ok = np.zeros(len(shaped), dtype=bool)
     if not rows.size:
         return ok, seconds
-    cells = layout.cells if rows.size == len(shaped) else layout.cells.filter(pa.array(shaped))
+    if cells is None:
+        cells = layout.cells if rows.size == len(shaped) else layout.cells.filter(pa.array(shaped))
     try:
         parsed = pc.cast(cells, pa.timestamp("s"))
         fine = np.ones(len(rows), dtype=bool)
@@ -347,16 +369,28 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
         if form.length == 19:
             fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == layout.number(17, 19, rows)
         parsed = pc.fill_null(parsed, 0)
-    values = parsed.cast(pa.int64()).to_numpy()
+    values = parsed.to_numpy(zero_copy_only=False).view(np.int64)
     ok[rows] = fine
-    seconds[rows] = np.where(fine, values, 0)
+    seconds[rows] = values if fine.all() else np.where(fine, values, 0)
     return ok, seconds
+
+
+def _fixed_width_cells(matrix: np.ndarray) -> pa.Array:
+    """An Arrow string array over the rows of a byte matrix (its bytes not copied)."""
+    count, width = matrix.shape
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
+    )
 
 
 def _seconds_to_ns(seconds: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """datetime64[ns] of whole seconds since 1970, NaT where not ``ok``."""
     stamps = (seconds * 10**9).view("datetime64[ns]")
-    return np.where(ok, stamps, np.datetime64("NaT", "ns"))
+    if ok.all():
+        return stamps
+    stamps[~ok] = np.datetime64("NaT", "ns")
+    return stamps
 
 
 def _on_rows(
