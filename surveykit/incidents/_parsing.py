@@ -633,7 +633,8 @@ def normalise(
         _check_length(text, source, "source", current_limits().max_source_chars, check)
         out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
 
-    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
+    # copy=False: the columns are this function's own, and copying them into blocks costs more than parsing.
+    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"}, copy=False)
     if id_checks is not None:  # Arrow text: trimmed, measured and sorted while the rest was parsed
         ids, repeated = id_checks.into(check)
         ids_repeat = repeated is not None
@@ -699,7 +700,7 @@ def _parse_loss_cells(values: pd.Series, check: _Checker) -> pd.array:
 
 def _int_array(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:
     """An ``Int64`` array of ``values``, missing where not ``known``."""
-    return pd.arrays.IntegerArray(np.where(known, values, 0).astype(np.int64, copy=False), ~known)
+    return pd.arrays.IntegerArray(values.astype(np.int64), ~known)  # a copy: Arrow's numbers are read-only
 
 
 def _parse_occurred(
