@@ -774,13 +774,16 @@ def _parse_occurred_cells(
         rest = values.reset_index(drop=True).copy()
         rest[handled | is_partial] = None if raw.typed else ""
         stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
-        stamps[handled] = plain[handled].to_numpy()
     else:
-        stamps = plain.reset_index(drop=True)
-    has = stamps.notna().to_numpy()
-    year[has] = stamps.dt.year[has].to_numpy()
-    month[has] = stamps.dt.month[has].to_numpy()
-    day[has] = stamps.dt.day[has].to_numpy()
+        stamps = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    # Parts read from each parser's own stamps: pandas reads 0001-01-01 at a coarser unit than
+    # nanoseconds, so it cannot join the others (its year is refused below).
+    found = stamps.notna().to_numpy() & ~handled
+    for stamp, rows in ((plain.reset_index(drop=True), handled), (stamps, found)):
+        if rows.any():
+            year[rows] = stamp.dt.year[rows].to_numpy()
+            month[rows] = stamp.dt.month[rows].to_numpy()
+            day[rows] = stamp.dt.day[rows].to_numpy()
     too_late = _mask((year > MAX_YEAR) | (year < MIN_YEAR))
     check.flag(too_late, "occurred_on", values, f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
     year[too_late] = pd.NA
@@ -835,7 +838,7 @@ def _parse_datetime_cells(
                 typed & result.isna().to_numpy(),
                 name,
                 values,
-                f"{name} is a date before 1678 or after 2261, outside the range that can be stored",
+                _out_of_range(name),
             )
         other &= ~typed
         if raw.epoch is not None:
@@ -868,10 +871,17 @@ def _parse_datetime_cells(
                 again = pd.to_datetime(fixed, format="ISO8601", errors="coerce", utc=True)
                 # ISO 8601 reads '2016-03' as 1 March: a day that was never given.
                 parsed[failed] = again.where(fixed.str.match(_FULL_DATE))
-        parsed = parsed.dt.tz_convert(None).astype("datetime64[ns]")
+        parsed = parsed.dt.tz_convert(None)
+        # A real date outside what datetime64[ns] holds (1600-01-01) is refused, like a workbook's.
+        storable = (parsed.isna() | ((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))).to_numpy()
+        far = np.zeros(n, dtype=bool)
+        far[np.flatnonzero(todo)[~storable]] = True
+        check.flag(far, name, values, _out_of_range(name))
+        parsed = parsed.where(storable).astype("datetime64[ns]")
         result[todo] = parsed.to_numpy()
         bad = np.zeros(n, dtype=bool)
         bad[np.flatnonzero(todo)[parsed.isna().to_numpy()]] = True
+        bad &= ~far
         if not bad.any():
             return result
         bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
@@ -894,6 +904,10 @@ def _parse_datetime_cells(
             "non-leap year, 31 April, hour 25...)",
         )
     return result
+
+
+def _out_of_range(name: str) -> str:
+    return f"{name} is a date before 1678 or after 2261, outside the range that can be stored"
 
 
 def _excel_serial(value: float, epoch: datetime) -> pd.Timestamp:
