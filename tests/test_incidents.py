@@ -335,20 +335,12 @@ def test_a_csv_that_is_not_utf8_is_read_by_the_fallback_decoders(tmp_path):
         read_incidents(tmp_path / "junk.csv")
 
 
-@pytest.mark.parametrize("threaded", [False, True], ids=["one thread", "columns on threads"])
 @pytest.mark.parametrize("name", ["dirty_incidents_cp1252", "dirty_incidents_utf8", "tidy_incidents_utf8"])
-def test_a_dirty_log_reads_exactly_as_before_the_arrow_checks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, threaded: bool
-) -> None:
+def test_a_dirty_log_reads_exactly_as_before_the_arrow_checks(tmp_path: Path, name: str) -> None:
     # Expected output stored from the reader that checked every column in pandas (main at 4344abc):
     # see tests/results/dirty_incidents.py. Bad and partial dates, mixed date forms, unknown countries,
-    # blanks, repeated and clashing ids, NUL and Windows-1252 bytes. Long logs have their columns
-    # parsed on threads; here the 5,000 rows are too, to show the problems come out the same.
-    from surveykit.incidents import _parsing
+    # blanks, repeated and clashing ids, NUL and Windows-1252 bytes.
     from tests.results import dirty_incidents
-
-    if threaded:
-        monkeypatch.setattr(_parsing, "_THREADED_ROWS", 1)
 
     results = Path(__file__).parent / "results"
     encoding, with_ids, odd_share = dirty_incidents.LOGS[name]
@@ -385,8 +377,8 @@ def test_dates_pandas_reads_at_a_coarser_unit_are_problems_not_crashes(tmp_path:
 
 
 def test_a_long_log_with_a_few_bad_cells_names_each_of_them(tmp_path: Path) -> None:
-    # 120,000 rows: past the size at which columns are parsed on threads and mostly read by Arrow,
-    # with one impossible date in a column of canonical ones (Arrow then parses cell by cell).
+    # 120,000 rows (Arrow reads them in several blocks), mostly canonical, with one impossible date
+    # in a column of canonical ones (Arrow then parses that column cell by cell).
     n = 120_000
     days = pd.Timestamp("2015-01-01") + pd.to_timedelta(pd.RangeIndex(n) % 700, unit="D")
     frame = pd.DataFrame(

@@ -9,11 +9,8 @@ Rows are numbered from 1 at the first row under the header; VERIS problems name 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -117,11 +114,6 @@ class _Checker:
     def rows(self, positions: np.ndarray) -> _Checker:
         """A checker for the cells of the rows at ``positions``; :meth:`merge` takes its findings back."""
         return _Checker(self.raw, [self.labels[p] for p in positions])
-
-    def absorb(self, part: _Checker) -> None:
-        """Take back the problems and bad rows of a checker of the same rows."""
-        self.bad |= part.bad
-        self.problems.extend(part.problems)
 
     def merge(self, part: _Checker, positions: np.ndarray) -> None:
         """Take back the problems and bad rows of a checker made by :meth:`rows`."""
@@ -403,47 +395,6 @@ def _on_rows(
     return result
 
 
-# Logs this long have their columns parsed on several threads (Arrow and numpy release the GIL).
-_THREADED_ROWS = 100_000
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """A column parsed (or being parsed) with its own checker."""
-
-    future: Future
-
-    def into(self, check: _Checker) -> Any:
-        """The parser's result, once its problems are taken back by ``check``."""
-        result, part = self.future.result()
-        check.absorb(part)
-        return result
-
-
-@contextmanager
-def _side_by_side(raw: RawLog) -> Iterator[Callable[[Callable[[_Checker], Any]], _Pending]]:
-    """``run(parse)`` starts ``parse(checker)`` with a checker of its own, on a thread for a long log."""
-
-    def checked(parse: Callable[[_Checker], Any]) -> tuple[Any, _Checker]:
-        part = _Checker(raw)
-        return parse(part), part
-
-    if len(raw.labels) < _THREADED_ROWS:
-
-        def run_now(parse: Callable[[_Checker], Any]) -> _Pending:
-            done: Future = Future()
-            try:
-                done.set_result(checked(parse))
-            except BaseException as exc:  # raised again by into(), where the result is taken
-                done.set_exception(exc)
-            return _Pending(done)
-
-        yield run_now
-        return
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        yield lambda parse: _Pending(pool.submit(checked, parse))
-
-
 def _check_nul(raw: RawLog, check: _Checker) -> None:
     """Flag cells with a NUL character: PostgreSQL refuses NUL in text and SQLite would store it."""
     if raw.nul_free:
@@ -479,78 +430,22 @@ def normalise(
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
 
-    occurred = column("occurred_on")
-    int_columns = [
-        (part, low, high, column(part))
-        for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31))
-        if column(part) is not None
-    ]
-    with _side_by_side(raw) as run:
-        # Every column is parsed at once, each with its own checker; problems are taken back in
-        # the order below, so they come out as if parsed one after the other.
-        nul = run(partial(_check_nul, raw))
-        occurred_parts = (
-            run(partial(_parse_occurred, occurred, raw, date_format=date_format))
-            if occurred is not None
-            else None
-        )
-        int_parts = [
-            run(
-                partial(
-                    _parse_nonblank,
-                    values,
-                    dtype="Int64",
-                    parse=partial(_parse_int_cells, name=part, low=low, high=high),
-                )
-            )
-            for part, low, high, values in int_columns
-        ]
-        country = run(partial(_parse_country, column("country"), n))
-        region = run(partial(_parse_region, column("region"), n))
-        incident_type = run(
-            partial(
-                _parse_vocabulary, column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES
-            )
-        )
-        role = run(
-            partial(
-                _parse_vocabulary,
-                column("impersonated_role"),
-                n,
-                "impersonated_role",
-                _ROLE_SYNONYMS,
-                IMPERSONATED_ROLES,
-            )
-        )
-        severity = run(
-            partial(_parse_vocabulary, column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES)
-        )
-        stamps = {
-            name: run(partial(_parse_datetime, column(name), name, raw, date_format=date_format))
-            for name in ("detected_at", "resolved_at")
-            if column(name) is not None
-        }
-        losses = (
-            run(partial(_parse_nonblank, column("loss_amount"), dtype="Float64", parse=_parse_loss_cells))
-            if column("loss_amount") is not None
-            else None
-        )
-        id_layout = _layout(frame["incident_id"], raw.typed) if raw.has_id else None
-        id_checks = (
-            run(partial(_arrow_id_checks, id_layout, frame["incident_id"])) if id_layout is not None else None
-        )
-
-    nul.into(check)
+    _check_nul(raw, check)
     # Dates first: the incident date may carry year, month and day.
+    occurred = column("occurred_on")
     year = _missing_array(n, "Int64")
     month = _missing_array(n, "Int64")
     day = _missing_array(n, "Int64")
     known = np.zeros(n, dtype=bool)  # rows whose whole date the fast path read
     dates = np.full(n, np.datetime64("NaT", "ns"))
-    if occurred_parts is not None:
-        year, month, day, known, dates = occurred_parts.into(check)
-    for (part, _low, _high, values), pending in zip(int_columns, int_parts, strict=True):
-        parsed = pending.into(check)
+    if occurred is not None:
+        year, month, day, known, dates = _parse_occurred(occurred, raw, check, date_format)
+    for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
+        values = column(part)
+        if values is None:
+            continue
+        read = partial(_parse_int_cells, name=part, low=low, high=high)
+        parsed = _parse_nonblank(values, check, "Int64", read)
         current = {"year": year, "month": month, "day": day}[part]
         clash = _mask(current != parsed)
         check.flag(clash, part, values, f"{part} disagrees with the incident date")
@@ -598,16 +493,23 @@ def normalise(
     out["year"], out["month"], out["day"] = year, month, day
     out["occurred_on"] = occurred_on
 
-    out["country"] = country.into(check)
-    out["region"] = region.into(check)
-    out["incident_type"] = incident_type.into(check)
-    out["impersonated_role"] = role.into(check)
-    out["severity"] = severity.into(check)
+    out["country"] = _parse_country(column("country"), n, check)
+    out["region"] = _parse_region(column("region"), n, check)
+    out["incident_type"] = _parse_vocabulary(
+        column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES, check
+    )
+    out["impersonated_role"] = _parse_vocabulary(
+        column("impersonated_role"), n, "impersonated_role", _ROLE_SYNONYMS, IMPERSONATED_ROLES, check
+    )
+    out["severity"] = _parse_vocabulary(
+        column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES, check
+    )
     for name in ("detected_at", "resolved_at"):
+        values = column(name)
         out[name] = (
-            stamps[name].into(check)
-            if name in stamps
-            else pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+            pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+            if values is None
+            else _parse_datetime(values, name, raw, check, date_format)
         )
     backwards = (out["resolved_at"] < out["detected_at"]).to_numpy()
     check.flag(
@@ -622,7 +524,12 @@ def normalise(
         out["detected_at"],
         "a resolution time needs a detection time to measure the duration from",
     )
-    out["loss_amount"] = _missing_array(n, "Float64") if losses is None else losses.into(check)
+    losses = column("loss_amount")
+    out["loss_amount"] = (
+        _missing_array(n, "Float64")
+        if losses is None
+        else _parse_nonblank(losses, check, "Float64", _parse_loss_cells)
+    )
     source = column("source")
     if source is None:
         out["source"] = pd.arrays.ArrowStringArray(
@@ -635,13 +542,7 @@ def normalise(
 
     # copy=False: the columns are this function's own, and copying them into blocks costs more than parsing.
     result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"}, copy=False)
-    if id_checks is not None:  # Arrow text: trimmed, measured and sorted while the rest was parsed
-        ids, repeated = id_checks.into(check)
-        ids_repeat = repeated is not None
-        if ids_repeat:
-            _check_id_clashes(pd.Series(ids), repeated, frame["incident_id"], result, check)
-    else:
-        ids, ids_repeat = _incident_ids(raw, result, check)
+    ids, ids_repeat = _incident_ids(raw, result, check)
     result.insert(0, "incident_id", ids)
     if check.bad.any():
         result = result.loc[~check.bad]
@@ -1035,6 +936,13 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[p
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
+        layout = _layout(values, raw.typed)
+        if layout is not None:  # Arrow text: trimmed, measured and sorted by Arrow
+            arrow_ids, repeated = _arrow_id_checks(layout, values, check)
+            if repeated is None:
+                return arrow_ids, False
+            _check_id_clashes(pd.Series(arrow_ids), repeated, values, result, check)
+            return arrow_ids, True
         ids = _free_text(values, raw.typed)
         check.flag(
             (ids.str.strip() == "").to_numpy(dtype=bool), "incident_id", values, "the incident id is blank"
