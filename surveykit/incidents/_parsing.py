@@ -966,7 +966,13 @@ def _arrow_id_checks(
     Returns the ids and, when some id is used twice, which rows have such an id (else None);
     the rows that repeat an id with other details are flagged by :func:`_check_id_clashes`.
     """
-    trimmed = pc.utf8_rtrim_whitespace(layout.cells)  # what pandas' str.rstrip() does to Arrow text
+    # What pandas' str.rstrip() does to Arrow text; only needed when some id ends in white space,
+    # which is ASCII up to the space or a multi-byte character (its last byte at or above 0x80).
+    ends = np.zeros(len(layout.lengths), dtype=np.uint8)
+    filled = layout.lengths > 0
+    ends[filled] = layout.data[layout.starts[filled] + layout.lengths[filled] - 1]
+    plain = layout.cells.null_count == 0 and bool(np.all(~filled | ((ends > 0x20) & (ends < 0x7F))))
+    trimmed = layout.cells if plain else pc.utf8_rtrim_whitespace(layout.cells)
     lengths = pc.binary_length(trimmed).to_numpy(zero_copy_only=False)  # bytes: at least the characters
     check.flag(lengths == 0, "incident_id", values, "the incident id is blank")
     most = current_limits().max_id_chars
