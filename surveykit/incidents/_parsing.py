@@ -245,15 +245,6 @@ class _Layout:
     lengths: np.ndarray
     data: np.ndarray
 
-    def byte(self, position: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """Each cell's byte at ``position`` (0 where the cell is shorter); of ``rows`` only if given."""
-        starts = self.starts if rows is None else self.starts[rows]
-        lengths = self.lengths if rows is None else self.lengths[rows]
-        out = np.zeros(len(lengths), dtype=np.uint8)
-        long = lengths > position
-        out[long] = self.data[starts[long] + position]
-        return out
-
     def fixed_width(self, length: int) -> np.ndarray | None:
         """The cells ``length`` bytes long as rows of a byte matrix (no copy), if every other cell is empty.
 
@@ -265,16 +256,28 @@ class _Layout:
         first = int(self.starts[0]) if len(self.starts) else 0
         return self.data[first : first + total].reshape(-1, length)
 
-    def number(self, first: int, stop: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """The decimal number written in bytes ``first:stop`` of each cell; -1 where one is no digit."""
-        size = len(self.lengths) if rows is None else len(rows)
-        value = np.zeros(size, dtype=np.int64)
-        digits = np.ones(size, dtype=bool)
-        for position in range(first, stop):
-            digit = self.byte(position, rows) - np.uint8(48)  # wraps below '0', so > 9 for non-digits
-            digits &= digit < 10
-            value = value * 10 + digit
-        return np.where(digits, value, -1)
+
+def _cells_of_length(layout: _Layout, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose cell is ``length`` bytes long, and those cells' bytes as a matrix, row by row.
+
+    A view of the column's buffer when every other cell is empty, else a copy gathered by Arrow.
+    """
+    rows = np.flatnonzero(layout.lengths == length)
+    matrix = layout.fixed_width(length)
+    if matrix is None:
+        matrix = _layout_of(layout.cells.take(pa.array(rows))).fixed_width(length)
+    return rows, matrix
+
+
+def _number(matrix: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """The decimal number in bytes ``first:stop`` of each matrix row; -1 where one is no digit."""
+    value = np.zeros(len(matrix), dtype=np.int64)
+    digits = np.ones(len(matrix), dtype=bool)
+    for position in range(first, stop):
+        digit = matrix[:, position] - np.uint8(48)  # wraps below '0', so > 9 for non-digits
+        digits &= digit < 10
+        value = value * 10 + digit
+    return np.where(digits, value, -1)
 
 
 def _layout(values: pd.Series, typed: bool) -> _Layout | None:
@@ -282,8 +285,11 @@ def _layout(values: pd.Series, typed: bool) -> _Layout | None:
     if typed or not isinstance(values.array, pd.arrays.ArrowStringArray):
         return None
     cells = pa.array(values.array)
-    if isinstance(cells, pa.ChunkedArray):
-        cells = cells.combine_chunks()
+    return _layout_of(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
+
+
+def _layout_of(cells: pa.Array) -> _Layout:
+    """The byte layout of an Arrow string array."""
     large = pa.types.is_large_string(cells.type)
     offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if large else np.int32)
     offsets = offsets[cells.offset : cells.offset + len(cells) + 1].astype(np.int64, copy=False)
@@ -325,28 +331,18 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
     cast reads the whole column at once; if a cell has the form but no such date (29 February
     2015, hour 24), Arrow parses cell by cell and a date that rolled over is refused.
     """
-    shaped = layout.lengths == form.length
-    rows = np.flatnonzero(shaped)
-    matrix = layout.fixed_width(form.length)
-    cells = None
-    if matrix is not None:  # the usual column: read the separators straight off the buffer
-        fits = np.ones(len(rows), dtype=bool)
-        for position, char in form.separators.items():
-            fits &= matrix[:, position] == ord(char)
-        if fits.all():  # the cells as an Arrow array over the same bytes, empty ones left out
-            cells = _fixed_width_cells(matrix)
-        rows = rows[fits]
-    else:
-        for position, char in form.separators.items():
-            rows = rows[layout.byte(position, rows) == ord(char)]
-    shaped[:] = False
-    shaped[rows] = True
-    seconds = np.zeros(len(shaped), dtype=np.int64)
-    ok = np.zeros(len(shaped), dtype=bool)
+    seconds = np.zeros(len(layout.lengths), dtype=np.int64)
+    ok = np.zeros(len(layout.lengths), dtype=bool)
+    rows, matrix = _cells_of_length(layout, form.length)
+    # The separators, read straight off the bytes (a column of one width is a byte matrix).
+    fits = np.ones(len(rows), dtype=bool)
+    for position, char in form.separators.items():
+        fits &= matrix[:, position] == ord(char)
+    if not fits.all():
+        matrix, rows = matrix[fits], rows[fits]
     if not rows.size:
         return ok, seconds
-    if cells is None:
-        cells = layout.cells if rows.size == len(shaped) else layout.cells.filter(pa.array(shaped))
+    cells = _fixed_width_cells(np.ascontiguousarray(matrix))
     try:
         parsed = pc.cast(cells, pa.timestamp("s"))
         fine = np.ones(len(rows), dtype=bool)
@@ -356,10 +352,10 @@ def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.nda
         # strptime rolls 2015-02-29 over to 1 March and 23:59:60 to the next minute: the day and
         # second must read back as written, and every digit must be a digit.
         for first, stop in form.digits:
-            fine &= layout.number(first, stop, rows) >= 0
-        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == layout.number(8, 10, rows)
+            fine &= _number(matrix, first, stop) >= 0
+        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == _number(matrix, 8, 10)
         if form.length == 19:
-            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == layout.number(17, 19, rows)
+            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == _number(matrix, 17, 19)
         parsed = pc.fill_null(parsed, 0)
     values = parsed.to_numpy(zero_copy_only=False).view(np.int64)
     ok[rows] = fine
@@ -627,9 +623,9 @@ def _parse_occurred(
     dates = _seconds_to_ns(seconds, known)
     # A year alone ('2015') is a partial date: its year is known, its month and day are not.
     alone = np.zeros(n, dtype=bool)
-    four = np.flatnonzero(layout.lengths == 4)
+    four, matrix = _cells_of_length(layout, 4)
     if four.size:
-        written = layout.number(0, 4, four)
+        written = _number(matrix, 0, 4)
         in_range = (written >= MIN_YEAR) & (written <= MAX_YEAR)
         alone[four[in_range]] = True
         year[four[in_range]] = written[in_range]
