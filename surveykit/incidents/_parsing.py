@@ -4,6 +4,10 @@ Each parser takes one raw column and returns the canonical array; a value it can
 left missing and reported (through ``_Checker``) with the row, column as headed in the
 file, value and reason. :func:`normalise` runs them all and builds the canonical frame.
 Rows are numbered from 1 at the first row under the header; VERIS problems name the file.
+
+CSV cells arrive as Arrow strings: canonical dates and times, empty cells and distinct ids are
+then checked by Arrow over whole columns, and only the other cells go through the parsers, on
+their rows alone, so every rule and message is the parsers' own.
 """
 
 from __future__ import annotations
