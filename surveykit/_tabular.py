@@ -8,6 +8,7 @@ written, so each importer can report a bad value exactly as the user typed it.
 from __future__ import annotations
 
 import csv
+import mmap
 import re
 import sys
 import warnings
@@ -27,7 +28,15 @@ import pyarrow.csv as pa_csv
 from surveykit._limits import Limits, current_limits, listing, shorten
 from surveykit.exceptions import SurveykitError
 
-__all__ = ["Sheet", "blank_cell", "check_xlsx_archive", "read_csv_cells", "read_xlsx_sheet"]
+__all__ = [
+    "Sheet",
+    "blank_cell",
+    "check_xlsx_archive",
+    "empty_cells",
+    "file_contains",
+    "read_csv_cells",
+    "read_xlsx_sheet",
+]
 
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
@@ -35,6 +44,21 @@ _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 def blank_cell(value: object) -> bool:
     """Whether a cell is empty (None or only white space)."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def empty_cells(cells: pd.Series) -> np.ndarray:
+    """Which text cells are the empty string (as :func:`read_csv_cells` reads an empty field)."""
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return pc.fill_null(pc.equal(pa.array(cells.array), ""), False).to_numpy(zero_copy_only=False)
+    return (cells == "").to_numpy(dtype=bool)
+
+
+def file_contains(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes contain ``needle`` (a memory-mapped search, at memchr speed)."""
+    if path.stat().st_size == 0:
+        return False
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(needle) >= 0
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -137,7 +161,8 @@ def _read_with_pyarrow(path: Path, delimiter: str, header_line: str) -> pd.DataF
             read_options=pa_csv.ReadOptions(encoding="utf8"),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={h: pa.string() for h in headers},
+                # large_string is what pandas keeps its Arrow text in: to_pandas() then copies nothing.
+                column_types={h: pa.large_string() for h in headers},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -162,13 +187,17 @@ def _check_lines(path: Path, limits: Limits) -> None:
     """Refuse a file with too many lines or a line too long, before any parsing (C-speed scans)."""
     lines = 0
     run = 0  # bytes since the last newline
+    # Chunks no longer than the longest line allowed hold no line too long inside them: only lines
+    # running across chunks need measuring, which ``run`` does.
+    size = min(1 << 22, max(limits.max_line_bytes, 1 << 16))
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
+        while chunk := handle.read(size):
             newline = chunk.find(b"\n")
             if newline < 0:
                 run += len(chunk)
             else:
-                longest = max(run + newline, _longest_line(chunk))
+                inside = _longest_line(chunk) if len(chunk) > limits.max_line_bytes else 0
+                longest = max(run + newline, inside)
                 run = len(chunk) - chunk.rfind(b"\n") - 1
                 lines += chunk.count(b"\n")
                 run = max(run, longest)
@@ -207,9 +236,10 @@ def _check_csv_cells(name: str, frame: pd.DataFrame, limits: Limits) -> None:
     for column in frame.columns:
         values = frame[column].array
         if isinstance(values, pd.arrays.ArrowStringArray):
-            longest = pc.max(pc.utf8_length(pa.array(values))).as_py()
+            # A cell has at most as many characters as bytes; Arrow reads the byte lengths off its offsets.
+            longest = pc.max(pc.binary_length(pa.array(values))).as_py()
             if longest is None or longest <= limits.max_cell_chars:
-                continue  # the common case, measured by Arrow
+                continue  # the common case
         lengths = frame[column].str.len()
         over = lengths > limits.max_cell_chars
         if over.any():

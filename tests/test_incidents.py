@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+import json
+import warnings
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
@@ -331,3 +333,75 @@ def test_a_csv_that_is_not_utf8_is_read_by_the_fallback_decoders(tmp_path):
     (tmp_path / "junk.csv").write_bytes(b"\x80\n")
     with pytest.raises(SurveykitError, match="no date column"):
         read_incidents(tmp_path / "junk.csv")
+
+
+@pytest.mark.parametrize("name", ["dirty_incidents_cp1252", "dirty_incidents_utf8", "tidy_incidents_utf8"])
+def test_a_dirty_log_reads_exactly_as_before_the_arrow_checks(tmp_path: Path, name: str) -> None:
+    # Expected output stored from the reader that checked every column in pandas (main at 4344abc):
+    # see tests/results/dirty_incidents.py. Bad and partial dates, mixed date forms, unknown countries,
+    # blanks, repeated and clashing ids, NUL and Windows-1252 bytes.
+    from tests.results import dirty_incidents
+
+    results = Path(__file__).parent / "results"
+    encoding, with_ids, odd_share = dirty_incidents.LOGS[name]
+    path = dirty_incidents.write(tmp_path / f"{name}.csv", encoding, with_ids, odd_share)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        checked = validate_incidents(path)
+    expected = pd.read_parquet(results / f"{name}_expected.parquet")
+    pd.testing.assert_frame_equal(checked.incidents, expected)
+    problems = checked.problems_frame().astype({"row": str})
+    stored = pd.read_csv(results / f"{name}_problems.csv.gz", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(problems.astype(str), stored, check_dtype=False)
+    counts = json.loads((results / f"{name}_counts.json").read_text())
+    assert (checked.duplicates, checked.rows) == (counts["duplicates"], counts["rows"])
+
+
+def test_dates_pandas_reads_at_a_coarser_unit_are_problems_not_crashes(tmp_path: Path) -> None:
+    # pandas 3 reads 0001-01-01 and 1600-01-01 (outside datetime64[ns]) at second resolution; the
+    # reader used to crash putting them beside nanosecond stamps.
+    path = tmp_path / "old.csv"
+    path.write_text(
+        "id,date,opened\nA,0001-01-01,\nB,2015-01-01,1600-01-01 00:00:00\nC,2015-01-02,2015-01-01 10:00\n"
+        "D,9999-12-31,\nE,2015-01-03,0001-01-01\n"
+    )
+    checked = validate_incidents(path)
+    assert list(checked.incidents["incident_id"]) == ["C"]
+    far = "detected_at is a date before 1678 or after 2261, outside the range that can be stored"
+    assert [(p.row, p.column, p.value, p.reason) for p in checked.problems] == [
+        (1, "date", "0001-01-01", f"the year must be between 1970 and {date.today().year + 1}"),
+        (2, "opened", "1600-01-01 00:00:00", far),
+        (4, "date", "9999-12-31", f"the year must be between 1970 and {date.today().year + 1}"),
+        (5, "opened", "0001-01-01", far),
+    ]
+
+
+def test_a_long_log_with_a_few_bad_cells_names_each_of_them(tmp_path: Path) -> None:
+    # 120,000 rows (Arrow reads them in several blocks), mostly canonical, with one impossible date
+    # in a column of canonical ones (Arrow then parses that column cell by cell).
+    n = 120_000
+    days = pd.Timestamp("2015-01-01") + pd.to_timedelta(pd.RangeIndex(n) % 700, unit="D")
+    frame = pd.DataFrame(
+        {
+            "id": [f"T-{i}" for i in range(n)],
+            "date": days.strftime("%Y-%m-%d"),
+            "country": ["US", "GB"] * (n // 2),
+            "opened": (days + pd.Timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S"),
+            "closed": "",
+        }
+    )
+    frame.loc[7, "date"] = "2015-02-29"
+    frame.loc[99_999, "opened"] = "2015-04-31 10:00:00"
+    frame.loc[50_000, "closed"] = "2014-01-01 00:00:00"
+    frame.loc[60_000, "id"] = "T-1"
+    frame.loc[70_000, "country"] = "XX"
+    frame.to_csv(tmp_path / "long.csv", index=False)
+    checked = validate_incidents(tmp_path / "long.csv")
+    assert [(p.row, p.column) for p in checked.problems] == [
+        (8, "date"), (50_001, "closed"), (60_001, "id"), (70_001, "country"), (100_000, "opened"),
+    ]  # fmt: skip
+    assert len(checked.incidents) == n - 5
+    kept = checked.incidents.set_index("incident_id")
+    assert kept.loc["T-8", "occurred_on"] == pd.Timestamp(days[8])
+    assert kept.loc["T-8", "detected_at"] == pd.Timestamp(days[8]) + pd.Timedelta(hours=9)
+    assert (kept["year"] == kept["occurred_on"].dt.year).all()

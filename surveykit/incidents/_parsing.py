@@ -4,13 +4,17 @@ Each parser takes one raw column and returns the canonical array; a value it can
 left missing and reported (through ``_Checker``) with the row, column as headed in the
 file, value and reason. :func:`normalise` runs them all and builds the canonical frame.
 Rows are numbered from 1 at the first row under the header; VERIS problems name the file.
+
+CSV cells arrive as Arrow strings: canonical dates and times, empty cells and distinct ids are
+then checked by Arrow over whole columns, and only the other cells go through the parsers, on
+their rows alone, so every rule and message is the parsers' own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -74,7 +78,7 @@ class RawLog:
     """A log as read: canonical column names, raw cell values, and where each row came from."""
 
     frame: pd.DataFrame
-    labels: list[int | str]
+    labels: Sequence[int | str]  # a list, range or integer array
     headers: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
@@ -82,6 +86,7 @@ class RawLog:
     epoch: datetime | None = None
     has_id: bool = False
     typed: bool = True  # cells may be numbers or datetimes (XLSX, VERIS); CSV cells are all str
+    nul_free: bool = False  # the file has no NUL byte, so no cell needs the NUL check
 
 
 def header_key(header: object) -> str:
@@ -92,10 +97,11 @@ def header_key(header: object) -> str:
 class _Checker:
     """Collects problems per row while columns are parsed."""
 
-    def __init__(self, raw: RawLog) -> None:
+    def __init__(self, raw: RawLog, labels: Sequence[int | str] | None = None) -> None:
         self.raw = raw
+        self.labels = raw.labels if labels is None else labels  # of the rows checked, in order
         self.problems: list[Problem] = []
-        self.bad = np.zeros(len(raw.frame), dtype=bool)
+        self.bad = np.zeros(len(self.labels), dtype=bool)
 
     def flag(self, mask: np.ndarray | pd.Series, column: str, values: pd.Series, reason: str) -> None:
         mask = _mask(mask)
@@ -105,16 +111,33 @@ class _Checker:
         header = self.raw.headers.get(column, column)
         for position in np.flatnonzero(mask):
             value = values.iloc[position]
-            self.problems.append(Problem(self.raw.labels[position], header, _display(value), reason))
+            label = self.labels[position]
+            row = label if isinstance(label, str) else int(label)
+            self.problems.append(Problem(row, header, _display(value), reason))
+
+    def rows(self, positions: np.ndarray) -> _Checker:
+        """A checker for the cells of the rows at ``positions``; :meth:`merge` takes its findings back."""
+        return _Checker(self.raw, [self.labels[p] for p in positions])
+
+    def merge(self, part: _Checker, positions: np.ndarray) -> None:
+        """Take back the problems and bad rows of a checker made by :meth:`rows`."""
+        self.bad[positions] |= part.bad
+        self.problems.extend(part.problems)
 
 
 def _missing_array(n: int, dtype: str) -> Any:
-    """An all-missing extension array of length n."""
-    return pd.Series(pd.NA, index=range(n), dtype=dtype).array
+    """An all-missing extension array of length n ("string", "Int64" or "Float64")."""
+    if dtype == "string":
+        return pd.arrays.ArrowStringArray(pa.nulls(n, type=pa.large_string()))
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    return pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), np.ones(n, dtype=bool))
 
 
 def _mask(values: Any) -> np.ndarray:
     """A plain boolean array, missing counted as False."""
+    if isinstance(values, np.ndarray) and values.dtype == bool:
+        return values
     return np.asarray(pd.array(values, dtype="boolean").fillna(False), dtype=bool)
 
 
@@ -211,6 +234,186 @@ def _missing_mask(text: pd.Series) -> pd.Series:
     return _per_unique(text, _is_missing).astype(bool)
 
 
+# --- Arrow fast paths ------------------------------------------------------------------------
+# CSV cells arrive as Arrow strings. The common cells (canonical dates, empty cells, distinct ids)
+# are checked by Arrow compute over whole columns; every other non-empty cell goes through the
+# parsers above on just its rows (_Checker.rows), so rules and messages stay those of the parsers.
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each cell of an Arrow string column sits in its data buffer (bytes)."""
+
+    cells: pa.Array
+    starts: np.ndarray
+    lengths: np.ndarray
+    data: np.ndarray
+
+    def fixed_width(self, length: int) -> np.ndarray | None:
+        """The cells ``length`` bytes long as rows of a byte matrix (no copy), if every other cell is empty.
+
+        Such cells lie back to back in the data buffer; None when other lengths or nulls get between.
+        """
+        if self.cells.null_count or not np.all((self.lengths == length) | (self.lengths == 0)):
+            return None
+        total = int(self.lengths.sum())
+        first = int(self.starts[0]) if len(self.starts) else 0
+        return self.data[first : first + total].reshape(-1, length)
+
+
+def _cells_of_length(layout: _Layout, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose cell is ``length`` bytes long, and those cells' bytes as a matrix, row by row.
+
+    A view of the column's buffer when every other cell is empty, else a copy gathered by Arrow.
+    """
+    rows = np.flatnonzero(layout.lengths == length)
+    matrix = layout.fixed_width(length)
+    if matrix is None:
+        matrix = _layout_of(layout.cells.take(pa.array(rows))).fixed_width(length)
+    return rows, matrix
+
+
+def _number(matrix: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """The decimal number in bytes ``first:stop`` of each matrix row; -1 where one is no digit."""
+    value = np.zeros(len(matrix), dtype=np.int64)
+    digits = np.ones(len(matrix), dtype=bool)
+    for position in range(first, stop):
+        digit = matrix[:, position] - np.uint8(48)  # wraps below '0', so > 9 for non-digits
+        digits &= digit < 10
+        value = value * 10 + digit
+    return np.where(digits, value, -1)
+
+
+def _layout(values: pd.Series, typed: bool) -> _Layout | None:
+    """The byte layout of text cells held by Arrow (CSV); None for typed or pandas-held cells."""
+    if typed or not isinstance(values.array, pd.arrays.ArrowStringArray):
+        return None
+    cells = pa.array(values.array)
+    return _layout_of(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
+
+
+def _layout_of(cells: pa.Array) -> _Layout:
+    """The byte layout of an Arrow string array."""
+    large = pa.types.is_large_string(cells.type)
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[cells.offset : cells.offset + len(cells) + 1].astype(np.int64, copy=False)
+    buffer = cells.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, dtype=np.uint8)
+    lengths = np.diff(offsets)
+    if cells.null_count:
+        lengths[cells.is_null().to_numpy(zero_copy_only=False)] = 0
+    return _Layout(cells, offsets[:-1], lengths, data)
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A canonical text stamp: its length, separators, digit runs and strptime format."""
+
+    length: int
+    separators: dict[int, str]
+    digits: tuple[tuple[int, int], ...]
+    format: str
+
+
+_DATE_FORM = _Form(10, {4: "-", 7: "-"}, ((0, 4), (5, 7), (8, 10)), "%Y-%m-%d")
+_STAMP_FORM = _Form(
+    19,
+    {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"},
+    ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)),
+    "%Y-%m-%d %H:%M:%S",
+)
+_NS_SECONDS = (
+    -(-pd.Timestamp.min.value // 10**9),  # the first whole second a datetime64[ns] holds
+    pd.Timestamp.max.value // 10**9,
+)
+
+
+def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.ndarray]:
+    """Cells written exactly as ``YYYY-MM-DD`` (or ``YYYY-MM-DD hh:mm:ss``) that are real dates.
+
+    Returns a mask of those cells and their seconds since 1970 (0 elsewhere). Arrow's ISO 8601
+    cast reads the whole column at once; if a cell has the form but no such date (29 February
+    2015, hour 24), Arrow parses cell by cell and a date that rolled over is refused.
+    """
+    seconds = np.zeros(len(layout.lengths), dtype=np.int64)
+    ok = np.zeros(len(layout.lengths), dtype=bool)
+    rows, matrix = _cells_of_length(layout, form.length)
+    # The separators, read straight off the bytes (a column of one width is a byte matrix).
+    fits = np.ones(len(rows), dtype=bool)
+    for position, char in form.separators.items():
+        fits &= matrix[:, position] == ord(char)
+    if not fits.all():
+        matrix, rows = matrix[fits], rows[fits]
+    if not rows.size:
+        return ok, seconds
+    cells = _fixed_width_cells(np.ascontiguousarray(matrix))
+    try:
+        parsed = pc.cast(cells, pa.timestamp("s"))
+        fine = np.ones(len(rows), dtype=bool)
+    except pa.ArrowInvalid:
+        parsed = pc.strptime(cells, form.format, unit="s", error_is_null=True)
+        fine = ~parsed.is_null().to_numpy(zero_copy_only=False)
+        # strptime rolls 2015-02-29 over to 1 March and 23:59:60 to the next minute: the day and
+        # second must read back as written, and every digit must be a digit.
+        for first, stop in form.digits:
+            fine &= _number(matrix, first, stop) >= 0
+        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == _number(matrix, 8, 10)
+        if form.length == 19:
+            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == _number(matrix, 17, 19)
+        parsed = pc.fill_null(parsed, 0)
+    values = parsed.to_numpy(zero_copy_only=False).view(np.int64)
+    ok[rows] = fine
+    seconds[rows] = values if fine.all() else np.where(fine, values, 0)
+    return ok, seconds
+
+
+def _fixed_width_cells(matrix: np.ndarray) -> pa.Array:
+    """An Arrow string array over the rows of a byte matrix (its bytes not copied)."""
+    count, width = matrix.shape
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
+    )
+
+
+def _seconds_to_ns(seconds: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """datetime64[ns] of whole seconds since 1970, NaT where not ``ok``."""
+    stamps = (seconds * 10**9).view("datetime64[ns]")
+    if ok.all():
+        return stamps
+    stamps[~ok] = np.datetime64("NaT", "ns")
+    return stamps
+
+
+def _on_rows(
+    values: pd.Series, rows: np.ndarray, check: _Checker, parse: Callable[[pd.Series, _Checker], Any]
+) -> Any:
+    """``parse(cells, checker)`` on the cells at ``rows`` only, its problems taken back by ``check``."""
+    part = check.rows(rows)
+    result = parse(values.iloc[rows].reset_index(drop=True), part)
+    check.merge(part, rows)
+    return result
+
+
+def _check_nul(raw: RawLog, check: _Checker) -> None:
+    """Flag cells with a NUL character: PostgreSQL refuses NUL in text and SQLite would store it."""
+    if raw.nul_free:
+        return
+    for name in raw.frame.columns:
+        text = _text(raw.frame[name], raw.typed)
+        if (
+            isinstance(text.array, pd.arrays.ArrowStringArray)
+            and not pc.any(pc.match_substring(pa.array(text.array), "\x00")).as_py()
+        ):
+            continue  # the common case, checked by Arrow without building a mask
+        check.flag(
+            text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
+            name,
+            raw.frame[name],
+            "the value contains a NUL byte (binary data, or a file saved as UTF-16)",
+        )
+
+
 def normalise(
     raw: RawLog, date_format: str | None, default_source: str
 ) -> tuple[pd.DataFrame, list[Problem], int]:
@@ -223,36 +426,26 @@ def normalise(
     n = len(frame)
     check = _Checker(raw)
     out: dict[str, Any] = {}
-    for name in frame.columns:
-        # PostgreSQL refuses NUL in text and SQLite would store it: refused here, for both.
-        text = _text(frame[name], raw.typed)
-        if (
-            isinstance(text.array, pd.arrays.ArrowStringArray)
-            and not pc.any(pc.match_substring(pa.array(text.array), "\x00")).as_py()
-        ):
-            continue  # the common case, checked by Arrow without building a mask
-        check.flag(
-            text.str.contains("\x00", regex=False).to_numpy(dtype=bool),
-            name,
-            frame[name],
-            "the value contains a NUL byte (binary data, or a file saved as UTF-16)",
-        )
 
     def column(name: str) -> pd.Series | None:
         return frame[name] if name in frame.columns else None
 
+    _check_nul(raw, check)
     # Dates first: the incident date may carry year, month and day.
+    occurred = column("occurred_on")
     year = _missing_array(n, "Int64")
     month = _missing_array(n, "Int64")
     day = _missing_array(n, "Int64")
-    occurred = column("occurred_on")
+    known = np.zeros(n, dtype=bool)  # rows whose whole date the fast path read
+    dates = np.full(n, np.datetime64("NaT", "ns"))
     if occurred is not None:
-        year, month, day = _parse_occurred(occurred, raw, check, date_format)
+        year, month, day, known, dates = _parse_occurred(occurred, raw, check, date_format)
     for part, low, high in (("year", MIN_YEAR, MAX_YEAR), ("month", 1, 12), ("day", 1, 31)):
         values = column(part)
         if values is None:
             continue
-        parsed = _parse_int(values, part, low, high, check)
+        read = partial(_parse_int_cells, name=part, low=low, high=high)
+        parsed = _parse_nonblank(values, check, "Int64", read)
         current = {"year": year, "month": month, "day": day}[part]
         clash = _mask(current != parsed)
         check.flag(clash, part, values, f"{part} disagrees with the incident date")
@@ -279,8 +472,8 @@ def normalise(
         column("day") if column("day") is not None else occurred,
         "a day is given without a month; add the month or clear the day",
     )
-    complete = ~(year.isna() | month.isna() | day.isna())
-    occurred_on = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    complete = ~(year.isna() | month.isna() | day.isna()) & ~known
+    occurred_on = pd.Series(dates, index=range(n), dtype="datetime64[ns]")
     if complete.any():
         idx = np.flatnonzero(complete)
         parts = pd.DataFrame(
@@ -331,22 +524,30 @@ def normalise(
         out["detected_at"],
         "a resolution time needs a detection time to measure the duration from",
     )
-    out["loss_amount"] = _parse_loss(column("loss_amount"), n, check)
+    losses = column("loss_amount")
+    out["loss_amount"] = (
+        _missing_array(n, "Float64")
+        if losses is None
+        else _parse_nonblank(losses, check, "Float64", _parse_loss_cells)
+    )
     source = column("source")
     if source is None:
-        out["source"] = pd.array([default_source] * n, dtype="string")
+        out["source"] = pd.arrays.ArrowStringArray(
+            pa.array([default_source], type=pa.large_string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+        )
     else:
         text = _free_text(source, raw.typed)
         _check_length(text, source, "source", current_limits().max_source_chars, check)
         out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
 
-    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"})
-    ids = _incident_ids(raw, result, check)
+    # copy=False: the columns are this function's own, and copying them into blocks costs more than parsing.
+    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"}, copy=False)
+    ids, ids_repeat = _incident_ids(raw, result, check)
     result.insert(0, "incident_id", ids)
-    keep = ~check.bad
-    result = result.loc[keep]
+    if check.bad.any():
+        result = result.loc[~check.bad]
     before = len(result)
-    if result["incident_id"].duplicated().any():
+    if ids_repeat and result["incident_id"].duplicated().any():
         result = result.drop_duplicates("incident_id")
     result = result.reset_index(drop=True)
     result = result.astype(INCIDENT_DTYPES)
@@ -376,7 +577,73 @@ _PARTIAL_DATE = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?$")
 _SLASH_ISO = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(.*)$")
 
 
+def _parse_nonblank(
+    values: pd.Series, check: _Checker, dtype: str, parse: Callable[[pd.Series, _Checker], Any]
+) -> Any:
+    """``parse`` on the non-empty cells of Arrow-held text; an empty cell is missing, never a problem."""
+    layout = _layout(values, check.raw.typed)
+    if layout is None:
+        return parse(values.reset_index(drop=True), check)
+    result = _missing_array(len(values), dtype)
+    rows = np.flatnonzero(layout.lengths > 0)
+    if rows.size:
+        result[rows] = _on_rows(values, rows, check, parse)
+    return result
+
+
+def _parse_int_cells(values: pd.Series, check: _Checker, *, name: str, low: int, high: int) -> pd.array:
+    return _parse_int(values, name, low, high, check)
+
+
+def _parse_loss_cells(values: pd.Series, check: _Checker) -> pd.array:
+    return _parse_loss(values, len(values), check)
+
+
+def _int_array(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:
+    """An ``Int64`` array of ``values``, missing where not ``known``."""
+    return pd.arrays.IntegerArray(values.astype(np.int64), ~known)  # a copy: Arrow's numbers are read-only
+
+
 def _parse_occurred(
+    values: pd.Series, raw: RawLog, check: _Checker, date_format: str | None
+) -> tuple[pd.array, pd.array, pd.array, np.ndarray, np.ndarray]:
+    """Incident dates as year, month and day, plus which rows had a whole ``YYYY-MM-DD`` and its date.
+
+    Canonical dates in the allowed years are read by Arrow; the other non-empty cells by
+    :func:`_parse_occurred_cells`.
+    """
+    n = len(values)
+    layout = _layout(values, raw.typed) if date_format is None else None
+    if layout is None:
+        year, month, day = _parse_occurred_cells(values, raw, check, date_format)
+        return year, month, day, np.zeros(n, dtype=bool), np.full(n, np.datetime64("NaT", "ns"))
+    ok, seconds = _canonical_seconds(layout, _DATE_FORM)
+    stamps = pa.array(seconds, type=pa.timestamp("s"))
+    years = pc.year(stamps).to_numpy()
+    known = ok & (years >= MIN_YEAR) & (years <= MAX_YEAR)
+    year = _int_array(years, known)
+    month = _int_array(pc.month(stamps).to_numpy(), known)
+    day = _int_array(pc.day(stamps).to_numpy(), known)
+    dates = _seconds_to_ns(seconds, known)
+    # A year alone ('2015') is a partial date: its year is known, its month and day are not.
+    alone = np.zeros(n, dtype=bool)
+    four, matrix = _cells_of_length(layout, 4)
+    if four.size:
+        written = _number(matrix, 0, 4)
+        in_range = (written >= MIN_YEAR) & (written <= MAX_YEAR)
+        alone[four[in_range]] = True
+        year[four[in_range]] = written[in_range]
+    rows = np.flatnonzero(~known & ~alone & (layout.lengths > 0))
+    if rows.size:
+        parts = _on_rows(
+            values, rows, check, lambda cells, part: _parse_occurred_cells(cells, part.raw, part, date_format)
+        )
+        for whole, part in zip((year, month, day), parts, strict=True):
+            whole[rows] = part
+    return year, month, day, known, dates
+
+
+def _parse_occurred_cells(
     values: pd.Series, raw: RawLog, check: _Checker, date_format: str | None
 ) -> tuple[pd.array, pd.array, pd.array]:
     """Incident dates; a year or year-month alone ('2015', '2015-03') gives a partial date."""
@@ -408,13 +675,16 @@ def _parse_occurred(
         rest = values.reset_index(drop=True).copy()
         rest[handled | is_partial] = None if raw.typed else ""
         stamps = _parse_datetime(rest, "occurred_on", raw, check, date_format)
-        stamps[handled] = plain[handled].to_numpy()
     else:
-        stamps = plain.reset_index(drop=True)
-    has = stamps.notna().to_numpy()
-    year[has] = stamps.dt.year[has].to_numpy()
-    month[has] = stamps.dt.month[has].to_numpy()
-    day[has] = stamps.dt.day[has].to_numpy()
+        stamps = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    # Parts read from each parser's own stamps: pandas reads 0001-01-01 at a coarser unit than
+    # nanoseconds, so it cannot join the others (its year is refused below).
+    found = stamps.notna().to_numpy() & ~handled
+    for stamp, rows in ((plain.reset_index(drop=True), handled), (stamps, found)):
+        if rows.any():
+            year[rows] = stamp.dt.year[rows].to_numpy()
+            month[rows] = stamp.dt.month[rows].to_numpy()
+            day[rows] = stamp.dt.day[rows].to_numpy()
     too_late = _mask((year > MAX_YEAR) | (year < MIN_YEAR))
     check.flag(too_late, "occurred_on", values, f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
     year[too_late] = pd.NA
@@ -428,6 +698,31 @@ _ISO_SHAPED = re.compile(
 
 
 def _parse_datetime(
+    values: pd.Series, name: str, raw: RawLog, check: _Checker, date_format: str | None
+) -> pd.Series:
+    """Timestamps as tz-naive UTC; canonical ``YYYY-MM-DD hh:mm:ss`` text is read by Arrow.
+
+    The other non-empty cells are read by :func:`_parse_datetime_cells`.
+    """
+    layout = _layout(values, raw.typed) if date_format is None else None
+    if layout is None:
+        return _parse_datetime_cells(values, name, raw, check, date_format)
+    ok, seconds = _canonical_seconds(layout, _STAMP_FORM)
+    ok &= (seconds >= _NS_SECONDS[0]) & (seconds <= _NS_SECONDS[1])
+    stamps = _seconds_to_ns(seconds, ok)
+    rows = np.flatnonzero(~ok & (layout.lengths > 0))
+    if rows.size:
+        parsed = _on_rows(
+            values,
+            rows,
+            check,
+            lambda cells, part: _parse_datetime_cells(cells, name, part.raw, part, date_format),
+        )
+        stamps[rows] = parsed.to_numpy()
+    return pd.Series(stamps, index=range(len(values)), dtype="datetime64[ns]")
+
+
+def _parse_datetime_cells(
     values: pd.Series, name: str, raw: RawLog, check: _Checker, date_format: str | None
 ) -> pd.Series:
     """Timestamps as tz-naive UTC from text, datetime cells or Excel serial numbers."""
@@ -444,7 +739,7 @@ def _parse_datetime(
                 typed & result.isna().to_numpy(),
                 name,
                 values,
-                f"{name} is a date before 1678 or after 2261, outside the range that can be stored",
+                _out_of_range(name),
             )
         other &= ~typed
         if raw.epoch is not None:
@@ -477,10 +772,17 @@ def _parse_datetime(
                 again = pd.to_datetime(fixed, format="ISO8601", errors="coerce", utc=True)
                 # ISO 8601 reads '2016-03' as 1 March: a day that was never given.
                 parsed[failed] = again.where(fixed.str.match(_FULL_DATE))
-        parsed = parsed.dt.tz_convert(None).astype("datetime64[ns]")
+        parsed = parsed.dt.tz_convert(None)
+        # A real date outside what datetime64[ns] holds (1600-01-01) is refused, like a workbook's.
+        storable = (parsed.isna() | ((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))).to_numpy()
+        far = np.zeros(n, dtype=bool)
+        far[np.flatnonzero(todo)[~storable]] = True
+        check.flag(far, name, values, _out_of_range(name))
+        parsed = parsed.where(storable).astype("datetime64[ns]")
         result[todo] = parsed.to_numpy()
         bad = np.zeros(n, dtype=bool)
         bad[np.flatnonzero(todo)[parsed.isna().to_numpy()]] = True
+        bad &= ~far
         if not bad.any():
             return result
         bad &= ~_missing_mask(text.where(bad, "")).to_numpy()
@@ -503,6 +805,10 @@ def _parse_datetime(
             "non-leap year, 31 April, hour 25...)",
         )
     return result
+
+
+def _out_of_range(name: str) -> str:
+    return f"{name} is a date before 1678 or after 2261, outside the range that can be stored"
 
 
 def _excel_serial(value: float, epoch: datetime) -> pd.Timestamp:
@@ -622,40 +928,90 @@ def _parse_loss(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
 _CONTENT_COLUMNS = [c for c in INCIDENT_COLUMNS if c not in ("incident_id", "source")]
 
 
-def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> pd.array:
-    """The file's ids when it has them, else a hash of the normalised row content.
+def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[pd.array, bool]:
+    """The file's ids when it has them, else a hash of the normalised row content; and whether any repeats.
 
     Identical rows in a log without ids are numbered in order of appearance before hashing, so
     two genuinely identical incidents stay two, and re-importing the same log yields the same ids.
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
+        layout = _layout(values, raw.typed)
+        if layout is not None:  # Arrow text: trimmed, measured and sorted by Arrow
+            arrow_ids, repeated = _arrow_id_checks(layout, values, check)
+            if repeated is None:
+                return arrow_ids, False
+            _check_id_clashes(pd.Series(arrow_ids), repeated, values, result, check)
+            return arrow_ids, True
         ids = _free_text(values, raw.typed)
         check.flag(
             (ids.str.strip() == "").to_numpy(dtype=bool), "incident_id", values, "the incident id is blank"
         )
         _check_length(ids, values, "incident_id", current_limits().max_id_chars, check)
-        candidates = (
-            ~check.bad & (ids != "").to_numpy(dtype=bool) & ids.duplicated(keep=False).to_numpy(dtype=bool)
-        )
-        rows = np.flatnonzero(candidates)
-        first = pd.DataFrame(
-            {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
-            index=rows,
-        )
-        clashes = first.groupby("id")["content"].transform("nunique") > 1
-        repeated = first.duplicated("id") & clashes
-        mask = np.zeros(len(ids), dtype=bool)
-        mask[repeated.index[repeated.to_numpy()]] = True
-        check.flag(
-            mask, "incident_id", values, "this incident id is used by an earlier row with different details"
-        )
-        return pd.array(ids, dtype="string")
+        repeated = ids.duplicated(keep=False).to_numpy(dtype=bool)
+        _check_id_clashes(ids, repeated, values, result, check)
+        return pd.array(ids, dtype="string"), bool(repeated.any())
     content = content_key(result)
     ordinal = content.groupby(content).cumcount().astype(str)
     keyed = (content + "#" + ordinal).tolist()
     ids = ["h" + hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keyed]
-    return pd.array(ids, dtype="string")
+    return pd.array(ids, dtype="string"), True
+
+
+def _arrow_id_checks(
+    layout: _Layout, values: pd.Series, check: _Checker
+) -> tuple[pd.array, np.ndarray | None]:
+    """:func:`_incident_ids`' checks of ids held by Arrow: trimmed, measured and sorted by Arrow.
+
+    Returns the ids and, when some id is used twice, which rows have such an id (else None);
+    the rows that repeat an id with other details are flagged by :func:`_check_id_clashes`.
+    """
+    # What pandas' str.rstrip() does to Arrow text; only needed when some id ends in white space,
+    # which is ASCII up to the space or a multi-byte character (its last byte at or above 0x80).
+    ends = np.zeros(len(layout.lengths), dtype=np.uint8)
+    filled = layout.lengths > 0
+    ends[filled] = layout.data[layout.starts[filled] + layout.lengths[filled] - 1]
+    plain = layout.cells.null_count == 0 and bool(np.all(~filled | ((ends > 0x20) & (ends < 0x7F))))
+    trimmed = layout.cells if plain else pc.utf8_rtrim_whitespace(layout.cells)
+    lengths = pc.binary_length(trimmed).to_numpy(zero_copy_only=False)  # bytes: at least the characters
+    check.flag(lengths == 0, "incident_id", values, "the incident id is blank")
+    most = current_limits().max_id_chars
+    if (lengths > most).any():
+        lengths = pc.utf8_length(trimmed).to_numpy(zero_copy_only=False)
+    longer = f"incident_id may have at most {most} characters; this one is longer"
+    check.flag(lengths > most, "incident_id", values, longer)
+    ids = pd.arrays.ArrowStringArray(trimmed)
+    # Equal ids sit side by side once sorted (cheaper than hashing a million strings).
+    order = pc.sort_indices(trimmed).to_numpy()
+    ordered = trimmed.take(pa.array(order))
+    same = pc.fill_null(pc.equal(ordered[1:], ordered[:-1]), False).to_numpy(zero_copy_only=False)
+    if not same.any():
+        return ids, None
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[1:] |= same
+    in_run[:-1] |= same
+    repeated = np.empty(len(order), dtype=bool)
+    repeated[order] = in_run
+    return ids, repeated
+
+
+def _check_id_clashes(
+    ids: pd.Series, repeated: np.ndarray, values: pd.Series, result: pd.DataFrame, check: _Checker
+) -> None:
+    """Flag a row whose id an earlier valid row has with different details (``repeated``: id used twice)."""
+    candidates = ~check.bad & (ids != "").to_numpy(dtype=bool) & repeated
+    rows = np.flatnonzero(candidates)
+    first = pd.DataFrame(
+        {"id": ids.iloc[rows].to_numpy(), "content": content_key(result.iloc[rows]).to_numpy()},
+        index=rows,
+    )
+    clashes = first.groupby("id")["content"].transform("nunique") > 1
+    repeated = first.duplicated("id") & clashes
+    mask = np.zeros(len(ids), dtype=bool)
+    mask[repeated.index[repeated.to_numpy()]] = True
+    check.flag(
+        mask, "incident_id", values, "this incident id is used by an earlier row with different details"
+    )
 
 
 def content_key(result: pd.DataFrame) -> pd.Series:

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from surveykit._limits import listing
 from surveykit._options import check_option, option_values
-from surveykit._tabular import blank_cell, read_csv_cells, read_xlsx_sheet
+from surveykit._tabular import blank_cell, empty_cells, file_contains, read_csv_cells, read_xlsx_sheet
 from surveykit.exceptions import DataRepairWarning, ImportValidationError, Problem, Repair, SurveykitError
 from surveykit.incidents._parsing import RawLog, header_key, normalise
 from surveykit.incidents.schema import INCIDENT_COLUMNS
@@ -336,14 +337,20 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) 
     frame = read_csv_cells(path, progress=progress)
     headers = [str(h) for h in frame.columns]
     by_column = _map_headers(headers, mapping)
-    labels = list(range(1, len(frame) + 1))
+    labels: Sequence[int] = range(1, len(frame) + 1)
     raw = pd.DataFrame({c: frame[h] for c, h in by_column.items()})
-    blank = (raw == "").all(axis=1) if len(raw.columns) else None
+    blank = np.logical_and.reduce([empty_cells(raw[c]) for c in raw.columns]) if len(raw.columns) else None
     if blank is not None and blank.any():
         raw = raw.loc[~blank]
-        labels = [label for label, b in zip(labels, blank, strict=True) if not b]
+        labels = np.flatnonzero(~blank) + 1
     return RawLog(
-        raw.reset_index(drop=True), labels, by_column, has_id="incident_id" in by_column, typed=False
+        raw.reset_index(drop=True),
+        labels,
+        by_column,
+        has_id="incident_id" in by_column,
+        typed=False,
+        # No NUL byte in the file, no NUL in a cell: in UTF-8, Windows-1252 and Latin-1 alike.
+        nul_free=not file_contains(path, b"\x00"),
     )
 
 
