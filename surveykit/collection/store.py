@@ -8,7 +8,7 @@ opening a store at once take turns (``BEGIN IMMEDIATE`` on SQLite, an advisory l
 PostgreSQL). Every write is all or nothing: a failed import leaves the store as it was.
 
 Under contention: SQLite runs in WAL mode, so reading never waits for a writer; a writer waits
-for the write lock, backing off, up to ``busy_timeout`` seconds and then raises
+for the write lock, trying every few milliseconds, up to ``busy_timeout`` seconds and then raises
 :class:`~surveykit.exceptions.StoreBusyError`, having stored nothing. A large import is a *bulk
 import*: its rows are committed in batches (50,000 incidents or 5,000 responses, each well under
 a second of holding the lock), tagged with the import's id in the ``imports`` table and hidden
@@ -262,6 +262,7 @@ _INCIDENT_BATCH = 50_000
 _RESPONSE_BATCH = 5_000
 _DELETE_BATCH = 50_000
 _BATCH_PAUSE = 0.12
+_LOCK_POLL_MS = 2  # how often a writer waiting for SQLite's write lock tries again
 _RETRY_STATES = {"40001", "40P01"}  # PostgreSQL serialization_failure, deadlock_detected
 _T = TypeVar("_T")
 
@@ -505,9 +506,9 @@ class Store:
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
-        """A write transaction. On SQLite it takes the write lock at once (``BEGIN IMMEDIATE``), so
-        a writer waits in SQLite's busy handler, backing off, for up to ``busy_timeout`` seconds,
-        instead of failing when its read snapshot goes stale under WAL.
+        """A write transaction. On SQLite it takes the write lock at once (``BEGIN IMMEDIATE``,
+        tried every few milliseconds for up to ``busy_timeout`` seconds), instead of failing
+        when its read snapshot goes stale under WAL.
 
         Raises
         ------
@@ -523,12 +524,33 @@ class Store:
         try:
             with conn.begin():
                 if self.dialect == "sqlite":
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    self._take_write_lock(conn)
                 yield
         except OperationalError as exc:
             if _is_busy(exc):
                 raise StoreBusyError(BUSY_MESSAGE) from None
             raise
+
+    def _take_write_lock(self, conn: sa.Connection) -> None:
+        """``BEGIN IMMEDIATE`` on SQLite, tried every few milliseconds for up to ``busy_timeout``.
+
+        SQLite's own busy handler sleeps longer and longer between tries (up to 0.1 s), so under
+        a steady stream of writers one waiter can lose the lock for seconds; trying often, at
+        random moments, takes turns more fairly.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_LOCK_POLL_MS}")
+        try:
+            while True:
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    return
+                except OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(random.uniform(0, _LOCK_POLL_MS / 1000))
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {round(self.busy_timeout * 1000)}")
 
     def _write(self, body: Callable[[sa.Connection], _T], conflict: str) -> _T:
         """Run ``body`` in a write transaction, again from the start after losing a race.
