@@ -622,7 +622,7 @@ class Store:
         if self.dialect == "sqlite":
             # pysqlite starts transactions lazily, only before data changes; take the write lock now
             # so a second opener waits here and then finds the schema made (or upgraded).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            self._take_write_lock(conn)
         elif self.dialect == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
 
