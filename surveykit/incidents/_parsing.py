@@ -27,6 +27,14 @@ import pyarrow.compute as pc
 
 from surveykit._limits import current_limits
 from surveykit.exceptions import Problem, Repair
+from surveykit.incidents._cells import (
+    DATE_FORM,
+    STAMP_FORM,
+    TextColumn,
+    read_stamps,
+    text_column,
+    whole_number,
+)
 from surveykit.incidents.schema import (
     COUNTRY_CODES,
     IMPERSONATED_ROLES,
@@ -240,151 +248,6 @@ def _missing_mask(text: pd.Series) -> pd.Series:
 # parsers above on just its rows (_Checker.rows), so rules and messages stay those of the parsers.
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Where each cell of an Arrow string column sits in its data buffer (bytes)."""
-
-    cells: pa.Array
-    starts: np.ndarray
-    lengths: np.ndarray
-    data: np.ndarray
-
-    def fixed_width(self, length: int) -> np.ndarray | None:
-        """The cells ``length`` bytes long as rows of a byte matrix (no copy), if every other cell is empty.
-
-        Such cells lie back to back in the data buffer; None when other lengths or nulls get between.
-        """
-        if self.cells.null_count or not np.all((self.lengths == length) | (self.lengths == 0)):
-            return None
-        total = int(self.lengths.sum())
-        first = int(self.starts[0]) if len(self.starts) else 0
-        return self.data[first : first + total].reshape(-1, length)
-
-
-def _cells_of_length(layout: _Layout, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows whose cell is ``length`` bytes long, and those cells' bytes as a matrix, row by row.
-
-    A view of the column's buffer when every other cell is empty, else a copy gathered by Arrow.
-    """
-    rows = np.flatnonzero(layout.lengths == length)
-    matrix = layout.fixed_width(length)
-    if matrix is None:
-        matrix = _layout_of(layout.cells.take(pa.array(rows))).fixed_width(length)
-    return rows, matrix
-
-
-def _number(matrix: np.ndarray, first: int, stop: int) -> np.ndarray:
-    """The decimal number in bytes ``first:stop`` of each matrix row; -1 where one is no digit."""
-    value = np.zeros(len(matrix), dtype=np.int64)
-    digits = np.ones(len(matrix), dtype=bool)
-    for position in range(first, stop):
-        digit = matrix[:, position] - np.uint8(48)  # wraps below '0', so > 9 for non-digits
-        digits &= digit < 10
-        value = value * 10 + digit
-    return np.where(digits, value, -1)
-
-
-def _layout(values: pd.Series, typed: bool) -> _Layout | None:
-    """The byte layout of text cells held by Arrow (CSV); None for typed or pandas-held cells."""
-    if typed or not isinstance(values.array, pd.arrays.ArrowStringArray):
-        return None
-    cells = pa.array(values.array)
-    return _layout_of(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
-
-
-def _layout_of(cells: pa.Array) -> _Layout:
-    """The byte layout of an Arrow string array."""
-    large = pa.types.is_large_string(cells.type)
-    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if large else np.int32)
-    offsets = offsets[cells.offset : cells.offset + len(cells) + 1].astype(np.int64, copy=False)
-    buffer = cells.buffers()[2]
-    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, dtype=np.uint8)
-    lengths = np.diff(offsets)
-    if cells.null_count:
-        lengths[cells.is_null().to_numpy(zero_copy_only=False)] = 0
-    return _Layout(cells, offsets[:-1], lengths, data)
-
-
-@dataclass(frozen=True)
-class _Form:
-    """A canonical text stamp: its length, separators, digit runs and strptime format."""
-
-    length: int
-    separators: dict[int, str]
-    digits: tuple[tuple[int, int], ...]
-    format: str
-
-
-_DATE_FORM = _Form(10, {4: "-", 7: "-"}, ((0, 4), (5, 7), (8, 10)), "%Y-%m-%d")
-_STAMP_FORM = _Form(
-    19,
-    {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"},
-    ((0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)),
-    "%Y-%m-%d %H:%M:%S",
-)
-_NS_SECONDS = (
-    -(-pd.Timestamp.min.value // 10**9),  # the first whole second a datetime64[ns] holds
-    pd.Timestamp.max.value // 10**9,
-)
-
-
-def _canonical_seconds(layout: _Layout, form: _Form) -> tuple[np.ndarray, np.ndarray]:
-    """Cells written exactly as ``YYYY-MM-DD`` (or ``YYYY-MM-DD hh:mm:ss``) that are real dates.
-
-    Returns a mask of those cells and their seconds since 1970 (0 elsewhere). Arrow's ISO 8601
-    cast reads the whole column at once; if a cell has the form but no such date (29 February
-    2015, hour 24), Arrow parses cell by cell and a date that rolled over is refused.
-    """
-    seconds = np.zeros(len(layout.lengths), dtype=np.int64)
-    ok = np.zeros(len(layout.lengths), dtype=bool)
-    rows, matrix = _cells_of_length(layout, form.length)
-    # The separators, read straight off the bytes (a column of one width is a byte matrix).
-    fits = np.ones(len(rows), dtype=bool)
-    for position, char in form.separators.items():
-        fits &= matrix[:, position] == ord(char)
-    if not fits.all():
-        matrix, rows = matrix[fits], rows[fits]
-    if not rows.size:
-        return ok, seconds
-    cells = _fixed_width_cells(np.ascontiguousarray(matrix))
-    try:
-        parsed = pc.cast(cells, pa.timestamp("s"))
-        fine = np.ones(len(rows), dtype=bool)
-    except pa.ArrowInvalid:
-        parsed = pc.strptime(cells, form.format, unit="s", error_is_null=True)
-        fine = ~parsed.is_null().to_numpy(zero_copy_only=False)
-        # strptime rolls 2015-02-29 over to 1 March and 23:59:60 to the next minute: the day and
-        # second must read back as written, and every digit must be a digit.
-        for first, stop in form.digits:
-            fine &= _number(matrix, first, stop) >= 0
-        fine &= pc.fill_null(pc.day(parsed), 0).to_numpy() == _number(matrix, 8, 10)
-        if form.length == 19:
-            fine &= pc.fill_null(pc.second(parsed), 0).to_numpy() == _number(matrix, 17, 19)
-        parsed = pc.fill_null(parsed, 0)
-    values = parsed.to_numpy(zero_copy_only=False).view(np.int64)
-    ok[rows] = fine
-    seconds[rows] = values if fine.all() else np.where(fine, values, 0)
-    return ok, seconds
-
-
-def _fixed_width_cells(matrix: np.ndarray) -> pa.Array:
-    """An Arrow string array over the rows of a byte matrix (its bytes not copied)."""
-    count, width = matrix.shape
-    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
-    return pa.Array.from_buffers(
-        pa.large_string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
-    )
-
-
-def _seconds_to_ns(seconds: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """datetime64[ns] of whole seconds since 1970, NaT where not ``ok``."""
-    stamps = (seconds * 10**9).view("datetime64[ns]")
-    if ok.all():
-        return stamps
-    stamps[~ok] = np.datetime64("NaT", "ns")
-    return stamps
-
-
 def _on_rows(
     values: pd.Series, rows: np.ndarray, check: _Checker, parse: Callable[[pd.Series, _Checker], Any]
 ) -> Any:
@@ -581,11 +444,11 @@ def _parse_nonblank(
     values: pd.Series, check: _Checker, dtype: str, parse: Callable[[pd.Series, _Checker], Any]
 ) -> Any:
     """``parse`` on the non-empty cells of Arrow-held text; an empty cell is missing, never a problem."""
-    layout = _layout(values, check.raw.typed)
-    if layout is None:
+    column = text_column(values, check.raw.typed)
+    if column is None:
         return parse(values.reset_index(drop=True), check)
     result = _missing_array(len(values), dtype)
-    rows = np.flatnonzero(layout.lengths > 0)
+    rows = np.flatnonzero(column.lengths)
     if rows.size:
         result[rows] = _on_rows(values, rows, check, parse)
     return result
@@ -599,41 +462,32 @@ def _parse_loss_cells(values: pd.Series, check: _Checker) -> pd.array:
     return _parse_loss(values, len(values), check)
 
 
-def _int_array(values: np.ndarray, known: np.ndarray) -> pd.arrays.IntegerArray:
-    """An ``Int64`` array of ``values``, missing where not ``known``."""
-    return pd.arrays.IntegerArray(values.astype(np.int64), ~known)  # a copy: Arrow's numbers are read-only
-
-
 def _parse_occurred(
     values: pd.Series, raw: RawLog, check: _Checker, date_format: str | None
 ) -> tuple[pd.array, pd.array, pd.array, np.ndarray, np.ndarray]:
     """Incident dates as year, month and day, plus which rows had a whole ``YYYY-MM-DD`` and its date.
 
-    Canonical dates in the allowed years are read by Arrow; the other non-empty cells by
+    Canonical dates in the allowed years are read off their bytes; the other non-empty cells by
     :func:`_parse_occurred_cells`.
     """
     n = len(values)
-    layout = _layout(values, raw.typed) if date_format is None else None
-    if layout is None:
+    column = text_column(values, raw.typed) if date_format is None else None
+    if column is None:
         year, month, day = _parse_occurred_cells(values, raw, check, date_format)
         return year, month, day, np.zeros(n, dtype=bool), np.full(n, np.datetime64("NaT", "ns"))
-    ok, seconds = _canonical_seconds(layout, _DATE_FORM)
-    stamps = pa.array(seconds, type=pa.timestamp("s"))
-    years = pc.year(stamps).to_numpy()
-    known = ok & (years >= MIN_YEAR) & (years <= MAX_YEAR)
-    year = _int_array(years, known)
-    month = _int_array(pc.month(stamps).to_numpy(), known)
-    day = _int_array(pc.day(stamps).to_numpy(), known)
-    dates = _seconds_to_ns(seconds, known)
+    read = read_stamps(column, DATE_FORM, (MIN_YEAR, MAX_YEAR), parts=True)
+    known, dates = read.ok, read.stamps
+    year = pd.arrays.IntegerArray(read.year, ~known)
+    month = pd.arrays.IntegerArray(read.month, ~known)
+    day = pd.arrays.IntegerArray(read.day, ~known)
     # A year alone ('2015') is a partial date: its year is known, its month and day are not.
-    alone = np.zeros(n, dtype=bool)
-    four, matrix = _cells_of_length(layout, 4)
-    if four.size:
-        written = _number(matrix, 0, 4)
+    rows = read.other
+    if rows.size:
+        four, matrix = TextColumn(column.cells.take(pa.array(rows))).of_length(4)
+        written = whole_number(matrix, 0, 4)
         in_range = (written >= MIN_YEAR) & (written <= MAX_YEAR)
-        alone[four[in_range]] = True
-        year[four[in_range]] = written[in_range]
-    rows = np.flatnonzero(~known & ~alone & (layout.lengths > 0))
+        year[rows[four[in_range]]] = written[in_range]
+        rows = np.delete(rows, four[in_range])
     if rows.size:
         parts = _on_rows(
             values, rows, check, lambda cells, part: _parse_occurred_cells(cells, part.raw, part, date_format)
@@ -700,17 +554,16 @@ _ISO_SHAPED = re.compile(
 def _parse_datetime(
     values: pd.Series, name: str, raw: RawLog, check: _Checker, date_format: str | None
 ) -> pd.Series:
-    """Timestamps as tz-naive UTC; canonical ``YYYY-MM-DD hh:mm:ss`` text is read by Arrow.
+    """Timestamps as tz-naive UTC; canonical ``YYYY-MM-DD hh:mm:ss`` text is read off its bytes.
 
     The other non-empty cells are read by :func:`_parse_datetime_cells`.
     """
-    layout = _layout(values, raw.typed) if date_format is None else None
-    if layout is None:
+    column = text_column(values, raw.typed) if date_format is None else None
+    if column is None:
         return _parse_datetime_cells(values, name, raw, check, date_format)
-    ok, seconds = _canonical_seconds(layout, _STAMP_FORM)
-    ok &= (seconds >= _NS_SECONDS[0]) & (seconds <= _NS_SECONDS[1])
-    stamps = _seconds_to_ns(seconds, ok)
-    rows = np.flatnonzero(~ok & (layout.lengths > 0))
+    # The fast path takes the whole years that datetime64[ns] holds; the parser words the rest.
+    read = read_stamps(column, STAMP_FORM, (pd.Timestamp.min.year + 1, pd.Timestamp.max.year - 1))
+    stamps, rows = read.stamps, read.other
     if rows.size:
         parsed = _on_rows(
             values,
@@ -936,9 +789,9 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[p
     """
     if raw.has_id:
         values = raw.frame["incident_id"]
-        layout = _layout(values, raw.typed)
-        if layout is not None:  # Arrow text: trimmed, measured and sorted by Arrow
-            arrow_ids, repeated = _arrow_id_checks(layout, values, check)
+        column = text_column(values, raw.typed)
+        if column is not None:  # Arrow text: trimmed, measured and sorted by Arrow
+            arrow_ids, repeated = _arrow_id_checks(column, values, check)
             if repeated is None:
                 return arrow_ids, False
             _check_id_clashes(pd.Series(arrow_ids), repeated, values, result, check)
@@ -959,7 +812,7 @@ def _incident_ids(raw: RawLog, result: pd.DataFrame, check: _Checker) -> tuple[p
 
 
 def _arrow_id_checks(
-    layout: _Layout, values: pd.Series, check: _Checker
+    column: TextColumn, values: pd.Series, check: _Checker
 ) -> tuple[pd.array, np.ndarray | None]:
     """:func:`_incident_ids`' checks of ids held by Arrow: trimmed, measured and sorted by Arrow.
 
@@ -968,11 +821,9 @@ def _arrow_id_checks(
     """
     # What pandas' str.rstrip() does to Arrow text; only needed when some id ends in white space,
     # which is ASCII up to the space or a multi-byte character (its last byte at or above 0x80).
-    ends = np.zeros(len(layout.lengths), dtype=np.uint8)
-    filled = layout.lengths > 0
-    ends[filled] = layout.data[layout.starts[filled] + layout.lengths[filled] - 1]
-    plain = layout.cells.null_count == 0 and bool(np.all(~filled | ((ends > 0x20) & (ends < 0x7F))))
-    trimmed = layout.cells if plain else pc.utf8_rtrim_whitespace(layout.cells)
+    ends = column.last_bytes()
+    plain = column.cells.null_count == 0 and bool(np.all((ends == 0) | ((ends > 0x20) & (ends < 0x7F))))
+    trimmed = column.cells if plain else pc.utf8_rtrim_whitespace(column.cells)
     lengths = pc.binary_length(trimmed).to_numpy(zero_copy_only=False)  # bytes: at least the characters
     check.flag(lengths == 0, "incident_id", values, "the incident id is blank")
     most = current_limits().max_id_chars

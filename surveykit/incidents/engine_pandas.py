@@ -60,10 +60,60 @@ def date_groups(source: IncidentSource, groups: list[str]) -> pd.DataFrame:
 
 
 def _count(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Incidents per distinct ``keys``: rows, or the sum of :data:`INCIDENTS` of a summarised log."""
+    """Incidents per distinct ``keys``: rows, or the sum of :data:`INCIDENTS` of a summarised log.
+
+    Rows are counted with one ``bincount`` over the keys' codes packed into one number when
+    there are few enough combinations (a log's groups, years, months and days), else by pandas.
+    """
+    if INCIDENTS not in frame.columns:
+        packed = _packed_counts(frame, keys)
+        if packed is not None:
+            return packed
     grouped = frame.groupby(keys, dropna=False, sort=False, observed=True)
     counted = grouped[INCIDENTS].sum() if INCIDENTS in frame.columns else grouped.size()
     return counted.rename(INCIDENTS).reset_index()
+
+
+_MOST_CELLS = 1 << 24  # combinations of the keys counted by one bincount (128 MB of counts at most)
+
+
+def _packed_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame | None:
+    """Rows per distinct ``keys`` (missing values their own group), or None past :data:`_MOST_CELLS`."""
+    coded = [_codes(frame[key]) for key in keys]
+    sizes = [len(uniques) for _, uniques in coded]
+    if not sizes or int(np.prod(sizes, dtype=float)) > _MOST_CELLS:
+        return None
+    cell = np.ravel_multi_index(tuple(codes for codes, _ in coded), sizes)
+    counts = np.bincount(cell, minlength=int(np.prod(sizes)))
+    used = np.flatnonzero(counts)
+    positions = np.unravel_index(used, sizes)
+    out = {key: uniques.take(at) for key, (_, uniques), at in zip(keys, coded, positions, strict=True)}
+    out[INCIDENTS] = counts[used]
+    return pd.DataFrame(out)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray | np.ndarray]:
+    """Each value's code and the distinct values, a missing value being one of them.
+
+    Small whole numbers (years, months, days) are coded by their offset from the least; other
+    values by :func:`pandas.factorize`.
+    """
+    array = values.array
+    if isinstance(array, pd.arrays.IntegerArray) and len(array):
+        missing = np.asarray(array.isna())
+        numbers = array.to_numpy(dtype=np.int64, na_value=0)
+        present = ~missing
+        low = int(np.min(numbers, where=present, initial=np.iinfo(np.int64).max))
+        high = int(np.max(numbers, where=present, initial=np.iinfo(np.int64).min))
+        if not present.any():
+            low, high = 0, -1
+        if high - low < len(array):
+            codes = numbers - low
+            codes[missing] = high + 1 - low
+            uniques = pd.array([*range(low, high + 1), None], dtype=values.dtype)
+            return codes, uniques if missing.any() else uniques[:-1]
+    codes, uniques = pd.factorize(array, use_na_sentinel=False)
+    return codes, uniques
 
 
 def _times(values: pd.Series) -> tuple[pd.Series, int]:
