@@ -201,23 +201,24 @@ def _check_lines(path: Path, limits: Limits) -> None:
     # Chunks no longer than the longest line allowed hold no line too long inside them: only lines
     # running across chunks need measuring, which ``run`` does.
     size = min(1 << 22, max(limits.max_line_bytes, 1 << 16))
+    buffer = bytearray(size)  # read into again and again: no chunk is allocated
     with path.open("rb") as handle:
-        while chunk := handle.read(size):
-            newline = chunk.find(b"\n")
+        while read := handle.readinto(buffer):
+            data = np.frombuffer(buffer, dtype=np.uint8, count=read)
+            newline = buffer.find(b"\n", 0, read)
             if newline < 0:
-                run += len(chunk)
+                run += read
             else:
-                inside = _longest_line(chunk) if len(chunk) > limits.max_line_bytes else 0
+                inside = _longest_line(data) if read > limits.max_line_bytes else 0
                 longest = max(run + newline, inside)
-                run = len(chunk) - chunk.rfind(b"\n") - 1
-                lines += chunk.count(b"\n")
-                run = max(run, longest)
+                run = max(read - buffer.rfind(b"\n", 0, read) - 1, longest)
+                lines += int(np.count_nonzero(data == ord("\n")))
             if run > limits.max_line_bytes:
                 raise SurveykitError(
                     f"{path.name}: a line (near line {lines + 1:,}) is longer than the "
                     f"{limits.max_line_bytes:,} bytes allowed; is this a CSV file?"
                 )
-            run = len(chunk) - chunk.rfind(b"\n") - 1 if newline >= 0 else run
+            run = read - buffer.rfind(b"\n", 0, read) - 1 if newline >= 0 else run
             if lines > limits.max_rows:
                 raise SurveykitError(
                     f"{path.name}: more than {limits.max_rows:,} lines, the most allowed (Excel's limit); "
@@ -225,9 +226,9 @@ def _check_lines(path: Path, limits: Limits) -> None:
                 )
 
 
-def _longest_line(chunk: bytes) -> int:
-    """The longest run between two newlines of a chunk (its ends excluded)."""
-    newlines = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+def _longest_line(data: np.ndarray) -> int:
+    """The longest run between two newlines of a chunk's bytes (its ends excluded)."""
+    newlines = np.flatnonzero(data == ord("\n"))
     return int(np.diff(newlines).max()) - 1 if len(newlines) > 1 else 0
 
 

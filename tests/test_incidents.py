@@ -377,8 +377,8 @@ def test_dates_pandas_reads_at_a_coarser_unit_are_problems_not_crashes(tmp_path:
 
 
 def test_a_long_log_with_a_few_bad_cells_names_each_of_them(tmp_path: Path) -> None:
-    # 120,000 rows (Arrow reads them in several blocks), mostly canonical, with one impossible date
-    # in a column of canonical ones (Arrow then parses that column cell by cell).
+    # 120,000 rows (pyarrow reads them in several blocks), mostly canonical, with one impossible
+    # date in a column of canonical ones (the parsers then read that cell).
     n = 120_000
     days = pd.Timestamp("2015-01-01") + pd.to_timedelta(pd.RangeIndex(n) % 700, unit="D")
     frame = pd.DataFrame(
@@ -405,3 +405,31 @@ def test_a_long_log_with_a_few_bad_cells_names_each_of_them(tmp_path: Path) -> N
     assert kept.loc["T-8", "occurred_on"] == pd.Timestamp(days[8])
     assert kept.loc["T-8", "detected_at"] == pd.Timestamp(days[8]) + pd.Timedelta(hours=9)
     assert (kept["year"] == kept["occurred_on"].dt.year).all()
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["up", "down"])
+def test_ids_in_ticket_order_are_still_checked_for_repeats(tmp_path: Path, descending: bool) -> None:
+    # INC-9 then INC-10: numbered tickets run by length, then text. A log in that order (or its
+    # reverse) has distinct ids without sorting; one repeat anywhere must still be found.
+    ids = [f"INC-{i}" for i in range(1, 25)]
+    ids = ids[::-1] if descending else ids
+
+    def check(rows: list[tuple[str, str]]) -> tuple[list[tuple[int, str]], int, int]:
+        frame = pd.DataFrame(rows, columns=["id", "date"]).assign(country="US")
+        frame.to_csv(tmp_path / "log.csv", index=False)
+        checked = validate_incidents(tmp_path / "log.csv")
+        return [(p.row, p.reason) for p in checked.problems], checked.duplicates, len(checked.incidents)
+
+    assert check([(i, "2016-01-01") for i in ids]) == ([], 0, 24)
+    # The same incident twice, side by side: one is dropped as a repeat.
+    twice = (
+        [(i, "2016-01-01") for i in ids[:12]]
+        + [(ids[11], "2016-01-01")]
+        + [(i, "2016-01-01") for i in ids[12:]]
+    )
+    assert check(twice) == ([], 1, 24)
+    # An id used again at the end for another incident: that row is refused.
+    clash = [(i, "2016-01-01") for i in ids] + [(ids[3], "2016-05-05")]
+    problems, duplicates, kept = check(clash)
+    assert problems == [(25, "this incident id is used by an earlier row with different details")]
+    assert (duplicates, kept) == (0, 24)

@@ -9,6 +9,7 @@ which word the problems. A cell read here is one those parsers would read to the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -162,10 +163,28 @@ class Stamps:
 
 
 _BLOCK = 1 << 16  # rows read at a time: scratch arrays of a few hundred kilobytes, reused from block to block
-_DAYS_BEFORE_MONTH = np.array([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], dtype=np.int32)
-_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
-_DAYS_TO_1970 = 719_162  # days from 0001-01-01 to 1970-01-01 in the proleptic Gregorian calendar
 _NAT = np.iinfo(np.int64).min
+
+
+def _pair_values() -> np.ndarray:
+    """The number written by two digit bytes, indexed by the bytes read as one little-endian uint16.
+
+    Bytes that are not two digits give 10,000: past every bound a part is checked against.
+    """
+    first, second = np.divmod(np.arange(1 << 16), 256)[::-1]  # low byte first in memory
+    digits = (first >= 48) & (first <= 57) & (second >= 48) & (second <= 57)
+    return np.where(digits, (first - 48) * 10 + (second - 48), 10_000).astype(np.int16)
+
+
+_PAIRS = _pair_values()
+
+
+@lru_cache(maxsize=8)
+def _calendar(years: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Days from 1970-01-01 to the first of each month of ``years`` (first, last), and the month's length."""
+    months = np.arange(years[0] * 12, (years[1] + 1) * 12 + 1) - 1970 * 12
+    firsts = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return firsts[:-1], np.diff(firsts)
 
 
 def read_stamps(column: TextColumn, form: Form, years: tuple[int, int], *, parts: bool = False) -> Stamps:
@@ -210,39 +229,27 @@ def _read_block(
     fits = np.ones(len(matrix), dtype=bool)
     for position, char in form.separators.items():
         fits &= matrix[:, position] == ord(char)
-    year = _digits(matrix, 0, 4, fits)
-    month = _digits(matrix, 5, 7, fits)
-    day = _digits(matrix, 8, 10, fits)
-    fits &= (year >= years[0]) & (year <= years[1]) & (month >= 1) & (month <= 12) & (day >= 1)
-    np.putmask(month, ~fits, 1)  # a safe index for the cells already refused
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    fits &= day <= _MONTH_DAYS[month] + (leap & (month == 2))
-    before = year - 1
-    days = before * 365
-    days += before // 4
-    days -= before // 100
-    days += before // 400
-    days += _DAYS_BEFORE_MONTH[month]
-    days += leap & (month > 2)
-    days += day
-    days -= _DAYS_TO_1970 + 1
-    seconds = days.astype(np.int64)
+    # A pair that is not two digits reads as 10,000, which every check below refuses.
+    year = _pair(matrix, 0).astype(np.int32)
+    year *= 100
+    year += _pair(matrix, 2)
+    month = _pair(matrix, 5)
+    day = _pair(matrix, 8)
+    fits &= (year >= years[0]) & (year <= years[1]) & (month >= 1) & (month <= 12)
+    firsts, lengths = _calendar(years)
+    index = (year - years[0]) * 12 + month - 1
+    np.putmask(index, ~fits, 0)  # a safe index for the cells already refused
+    fits &= (day >= 1) & (day <= lengths[index])
+    seconds = firsts[index] + (day - 1)
     seconds *= 86_400
     if form.time:
-        for first, (most, scale) in {11: (23, 3_600), 14: (59, 60), 17: (59, 1)}.items():
-            part = _digits(matrix, first, first + 2, fits)
+        for first, most, scale in ((11, 23, 3_600), (14, 59, 60), (17, 59, 1)):
+            part = _pair(matrix, first)
             fits &= part <= most
-            part *= scale
-            seconds += part
+            seconds += part.astype(np.int32) * scale
     return fits, seconds, (year, month, day)
 
 
-def _digits(matrix: np.ndarray, first: int, stop: int, fits: np.ndarray) -> np.ndarray:
-    """The number in bytes ``first:stop`` of each matrix row (int32); rows with a non-digit leave ``fits``."""
-    value = np.zeros(len(matrix), dtype=np.int32)
-    for position in range(first, stop):
-        digit = matrix[:, position] - np.uint8(48)  # wraps below '0', so > 9 for non-digits
-        fits &= digit < 10
-        value *= 10
-        value += digit
-    return value
+def _pair(matrix: np.ndarray, first: int) -> np.ndarray:
+    """The two-digit numbers in bytes ``first, first + 1`` of each matrix row (int16)."""
+    return _PAIRS.take(matrix[:, first : first + 2].view("<u2")[:, 0])

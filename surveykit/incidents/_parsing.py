@@ -142,6 +142,15 @@ def _missing_array(n: int, dtype: str) -> Any:
     return pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), np.ones(n, dtype=bool))
 
 
+def _constant_text(value: str, n: int) -> pd.arrays.ArrowStringArray:
+    """A ``string`` array of ``value`` n times (a file name on every row), its chunks sharing one block."""
+    one = pa.array([value], type=pa.large_string())
+    block = one.take(pa.array(np.zeros(min(n, 1 << 16), dtype=np.int64)))
+    whole, rest = divmod(n, max(len(block), 1))
+    chunks = [block] * whole + ([block.slice(0, rest)] if rest else [])
+    return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.large_string()))
+
+
 def _mask(values: Any) -> np.ndarray:
     """A plain boolean array, missing counted as False."""
     if isinstance(values, np.ndarray) and values.dtype == bool:
@@ -208,34 +217,45 @@ def _is_missing(value: str) -> bool:
     return re.sub(r"[^0-9a-z]+", "_", value.lower()).strip("_") in _MISSING
 
 
-def _distinct(text: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    """Each value's code (-1 for missing) and the distinct values, in order of appearance.
+@dataclass(frozen=True)
+class _Distinct:
+    """A column's distinct values and each cell's code (-1 for missing), in order of appearance."""
 
-    Text read by pyarrow (CSV) is encoded by Arrow, the rest by pandas.
-    """
+    codes: np.ndarray
+    uniques: list[Any]
+    cells: pa.ChunkedArray | None = None  # the column itself, when Arrow holds it (CSV)
+
+    def spread(self, per_value: list[str | None]) -> pd.arrays.ArrowStringArray:
+        """The ``string`` array of ``per_value[code]`` (missing where the code is -1 or the value None).
+
+        When every value is its own canonical form, that is the column itself, not a copy.
+        """
+        if self.cells is not None and per_value == self.uniques:
+            return pd.arrays.ArrowStringArray(self.cells)
+        dictionary = pa.array(per_value, type=pa.large_string())
+        indices = pa.array(self.codes, mask=self.codes < 0, type=pa.int64())
+        return pd.arrays.ArrowStringArray(pc.take(dictionary, indices))
+
+
+def _distinct(text: pd.Series) -> _Distinct:
+    """The distinct values of text cells: encoded by Arrow for text read by pyarrow (CSV), else by pandas."""
     if isinstance(text.array, pd.arrays.ArrowStringArray):
-        values = pa.array(text.array)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        encoded = pc.dictionary_encode(values)
+        cells = pa.array(text.array)
+        if not isinstance(cells, pa.ChunkedArray):
+            cells = pa.chunked_array([cells])
+        # One dictionary for all chunks; combining them then joins only the indices.
+        encoded = pc.dictionary_encode(cells).combine_chunks()
         codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        return codes.astype(np.intp, copy=False), encoded.dictionary.to_pylist()
+        return _Distinct(codes.astype(np.intp, copy=False), encoded.dictionary.to_pylist(), cells)
     codes, uniques = pd.factorize(text)
-    return codes, list(uniques)
-
-
-def _spread(per_value: list[str | None], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
-    """The ``string`` array of ``per_value[code]`` (missing where the code is -1 or the value None)."""
-    dictionary = pa.array(per_value, type=pa.large_string())
-    indices = pa.array(codes, mask=codes < 0, type=pa.int64())
-    return pd.arrays.ArrowStringArray(pc.take(dictionary, indices))
+    return _Distinct(codes, list(uniques))
 
 
 def _per_unique(text: pd.Series, function: Any) -> pd.Series:
     """Apply ``function`` once per distinct value (logs repeat a few values many times)."""
-    codes, uniques = _distinct(text)
-    results = np.array([function(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(results[codes], index=text.index)
+    found = _distinct(text)
+    results = np.array([function(u) for u in found.uniques] + [None], dtype=object)
+    return pd.Series(results[found.codes], index=text.index)
 
 
 def _missing_mask(text: pd.Series) -> pd.Series:
@@ -395,9 +415,7 @@ def normalise(
     )
     source = column("source")
     if source is None:
-        out["source"] = pd.arrays.ArrowStringArray(
-            pa.array([default_source], type=pa.large_string()).take(pa.array(np.zeros(n, dtype=np.int64)))
-        )
+        out["source"] = _constant_text(default_source, n)
     else:
         text = _free_text(source, raw.typed)
         _check_length(text, source, "source", current_limits().max_source_chars, check)
@@ -687,14 +705,17 @@ def _as_utc_naive(value: datetime | date) -> pd.Timestamp:
 def _parse_country(values: pd.Series | None, n: int, check: _Checker) -> pd.array:
     if values is None:
         return _missing_array(n, "string")
-    codes, uniques = _distinct(_text(values, check.raw.typed))
-    upper = [str(u).strip().upper() for u in uniques]
+    found = _distinct(_text(values, check.raw.typed))
+    upper = [str(u).strip().upper() for u in found.uniques]
     read = [_COUNTRY_ALIASES.get(u, u) for u in upper]
     fine = np.array([r in COUNTRY_CODES or r in _COUNTRY_MISSING for r in read] + [False])
     check.flag(
-        ~fine[codes], "country", values, "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)"
+        ~fine[found.codes],
+        "country",
+        values,
+        "not an ISO 3166-1 alpha-2 country code (for example US, GB, ZA, AU)",
     )
-    return _spread([r if r in COUNTRY_CODES else None for r in read], codes)
+    return found.spread([r if r in COUNTRY_CODES else None for r in read])
 
 
 _COUNTRY_ALIASES = {"UK": "GB"}
@@ -742,11 +763,11 @@ def _parse_vocabulary(
         return _missing_array(n, "string")
     text = _text(values, check.raw.typed)
     # Logs repeat a few values many times: map each distinct value once, then spread by code.
-    codes, uniques = _distinct(text)
-    keys = [re.sub(r"[^0-9a-z]+", "_", str(u).lower()).strip("_") for u in uniques]
+    found = _distinct(text)
+    keys = [re.sub(r"[^0-9a-z]+", "_", str(u).lower()).strip("_") for u in found.uniques]
     known = np.array([k in synonyms or k in _MISSING for k in keys] + [False])
-    check.flag(~known[codes], name, values, f"{name} must be one of {list(allowed)}")
-    return _spread([synonyms.get(k) for k in keys], codes)
+    check.flag(~known[found.codes], name, values, f"{name} must be one of {list(allowed)}")
+    return found.spread([synonyms.get(k) for k in keys])
 
 
 _CURRENCY = re.compile(r"^(?:USD|EUR|GBP|ZAR|AUD|US\$|[$€£R])\s*", re.IGNORECASE)
@@ -832,6 +853,8 @@ def _arrow_id_checks(
     longer = f"incident_id may have at most {most} characters; this one is longer"
     check.flag(lengths > most, "incident_id", values, longer)
     ids = pd.arrays.ArrowStringArray(trimmed)
+    if _in_ticket_order(trimmed, lengths):
+        return ids, None
     # Equal ids sit side by side once sorted (cheaper than hashing a million strings).
     order = pc.sort_indices(trimmed).to_numpy()
     ordered = trimmed.take(pa.array(order))
@@ -844,6 +867,23 @@ def _arrow_id_checks(
     repeated = np.empty(len(order), dtype=bool)
     repeated[order] = in_run
     return ids, repeated
+
+
+def _in_ticket_order(ids: pa.ChunkedArray, lengths: np.ndarray) -> bool:
+    """Whether the ids run strictly up, or strictly down, by length and then by text.
+
+    That is the order of numbered tickets (``INC-9`` before ``INC-10``) and of any sorted list,
+    the order a log is usually exported in; ids in it are all different, with no sort needed.
+    """
+    if len(ids) < 2:
+        return True
+    before, after = ids[:-1], ids[1:]
+    same = lengths[:-1] == lengths[1:]
+    for shorter, smaller in ((lengths[:-1] < lengths[1:], pc.less), (lengths[:-1] > lengths[1:], pc.greater)):
+        ordered = pc.fill_null(smaller(before, after), False).to_numpy(zero_copy_only=False)
+        if np.all(shorter | (same & ordered)):
+            return True
+    return False
 
 
 def _check_id_clashes(
