@@ -7,8 +7,9 @@ Generated logs (fixed hashes, no randomness), written by DuckDB itself so 50M ro
   bare DuckDB ``SELECT country, year, month, count(*) ... GROUP BY ALL`` on the same Parquet
   file and against plain pandas (``read_parquet`` of the three columns + ``groupby``);
 - reading: ``read_incidents`` (full validation) + ``incident_counts`` on a CSV against
-  ``pandas.read_csv(engine="pyarrow")`` + the same ``groupby``; each side best of three fresh
-  processes, as a second of difference is within this case's noise on a shared machine.
+  ``pandas.read_csv(engine="pyarrow")`` + the same ``groupby``; each side best of five fresh
+  processes, the two sides taking turns, as a tenth of a second is within this case's noise on a
+  shared machine.
 
 Every case runs in a fresh subprocess, so its peak memory (``ru_maxrss``; for Spark the
 Python driver plus the JVM's ``VmHWM``) is its own. Spark's session start (about 20 s) is not
@@ -131,8 +132,12 @@ class Case:
     def run(self, folder: Path) -> dict[str, object]:
         """Generate the file (once per folder), run both sides in fresh subprocesses."""
         path = self.make(folder)
-        ours = _fastest(path, self.surveykit, self.repeats)
-        base = _fastest(path, self.reference, self.repeats)
+        # The sides take turns, so each meets the machine (its cache, its free memory) as the other did.
+        runs = [
+            (_measure(path, *self.surveykit), _measure(path, *self.reference)) for _ in range(self.repeats)
+        ]
+        ours = _fastest([mine for mine, _ in runs])
+        base = _fastest([theirs for _, theirs in runs])
         if ours["incidents"] != base["incidents"]:
             raise RuntimeError(
                 f"{self.case}: surveykit counted {ours['incidents']}, baseline {base['incidents']}"
@@ -151,9 +156,8 @@ class Case:
         }
 
 
-def _fastest(path: Path, code: tuple[str, str], repeats: int) -> dict[str, float]:
-    """The fastest of ``repeats`` runs, side by side with the others' peak memory (the largest)."""
-    runs = [_measure(path, *code) for _ in range(repeats)]
+def _fastest(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The fastest of one side's runs, with the largest peak memory of them all."""
     fastest = min(runs, key=lambda run: run["seconds"])
     return {**fastest, "peak_mb": max(run["peak_mb"] for run in runs)}
 
@@ -276,7 +280,7 @@ def cases(sizes: tuple[int, ...] = SIZES) -> list[Case]:
             csv_log(read_size),
             (_READ, _READ_BODY),
             (_PANDAS_BASELINE, _READ_BASELINE_BODY),
-            repeats=3,
+            repeats=5,
         )
     )
     return found

@@ -32,8 +32,8 @@ from surveykit.exceptions import SurveykitError
 __all__ = [
     "Sheet",
     "blank_cell",
+    "blank_rows",
     "check_xlsx_archive",
-    "empty_cells",
     "file_contains",
     "read_csv_cells",
     "read_xlsx_sheet",
@@ -47,11 +47,21 @@ def blank_cell(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def empty_cells(cells: pd.Series) -> np.ndarray:
-    """Which text cells are the empty string (as :func:`read_csv_cells` reads an empty field)."""
-    if isinstance(cells.array, pd.arrays.ArrowStringArray):
-        return pc.fill_null(pc.equal(pa.array(cells.array), ""), False).to_numpy(zero_copy_only=False)
-    return (cells == "").to_numpy(dtype=bool)
+def blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows have only empty cells (as :func:`read_csv_cells` reads a blank line).
+
+    Columns are compared one at a time, stopping at the first that leaves no row blank.
+    """
+    blank = np.ones(len(frame), dtype=bool)
+    for name in frame.columns:
+        cells = frame[name]
+        if isinstance(cells.array, pd.arrays.ArrowStringArray):
+            blank &= pc.fill_null(pc.equal(pa.array(cells.array), ""), False).to_numpy(zero_copy_only=False)
+        else:
+            blank &= (cells == "").to_numpy(dtype=bool)
+        if not blank.any():
+            break
+    return blank
 
 
 def file_contains(path: Path, needle: bytes) -> bool:

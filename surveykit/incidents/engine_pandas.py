@@ -108,7 +108,7 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionAr
         if not present.any():
             low, high = 0, -1
         if high - low < len(array):
-            codes = numbers - low
+            codes = numbers - low  # a new array: to_numpy may hand back the column's own numbers
             codes[missing] = high + 1 - low
             uniques = pd.array([*range(low, high + 1), None], dtype=values.dtype)
             return codes, uniques if missing.any() else uniques[:-1]

@@ -30,7 +30,7 @@ import pandas as pd
 
 from surveykit._limits import listing
 from surveykit._options import check_option, option_values
-from surveykit._tabular import blank_cell, empty_cells, file_contains, read_csv_cells, read_xlsx_sheet
+from surveykit._tabular import blank_cell, blank_rows, file_contains, read_csv_cells, read_xlsx_sheet
 from surveykit.exceptions import DataRepairWarning, ImportValidationError, Problem, Repair, SurveykitError
 from surveykit.incidents._parsing import RawLog, header_key, normalise
 from surveykit.incidents.schema import INCIDENT_COLUMNS
@@ -339,7 +339,7 @@ def _read_csv(path: Path, mapping: Mapping[str, str] | None, *, progress: bool) 
     by_column = _map_headers(headers, mapping)
     labels: Sequence[int] = range(1, len(frame) + 1)
     raw = pd.DataFrame({c: frame[h] for c, h in by_column.items()})
-    blank = np.logical_and.reduce([empty_cells(raw[c]) for c in raw.columns]) if len(raw.columns) else None
+    blank = blank_rows(raw) if len(raw.columns) else None
     if blank is not None and blank.any():
         raw = raw.loc[~blank]
         labels = np.flatnonzero(~blank) + 1

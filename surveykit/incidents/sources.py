@@ -291,8 +291,9 @@ def _canonical(raw: pd.DataFrame, groups: list[str], *, dates: bool = True) -> p
             parts = out.loc[complete, DATE_COLUMNS].astype("int64")
             invalid = np.zeros(len(out), dtype=bool)
             invalid[complete] = pd.to_datetime(parts, errors="coerce").isna().to_numpy()
+            wrong = parts[invalid[complete]]  # written out for the message only
             shown = pd.Series(
-                [f"{y}-{m:02d}-{d:02d}" for y, m, d in parts.itertuples(index=False)], index=parts.index
+                [f"{y}-{m:02d}-{d:02d}" for y, m, d in wrong.itertuples(index=False)], index=wrong.index
             ).reindex(out.index)
             breaches.append(_breach(counts, invalid, shown, "a day that is not in the calendar"))
     for name in groups:
