@@ -2,19 +2,24 @@
 
 Each parser takes one raw column and returns the canonical array; a value it cannot read is
 left missing and reported (through ``_Checker``) with the row, column as headed in the
-file, value and reason. :func:`normalise` runs them all and builds the canonical frame.
-Rows are numbered from 1 at the first row under the header; VERIS problems name the file.
+file, value and reason. :func:`normalise` runs them all and builds the canonical frame;
+the columns whose problems concern their own cells alone are parsed on worker threads while
+the dates are read. Rows are numbered from 1 at the first row under the header; VERIS problems
+name the file.
 
-CSV cells arrive as Arrow strings: canonical dates and times, empty cells and distinct ids are
-then checked by Arrow over whole columns, and only the other cells go through the parsers, on
-their rows alone, so every rule and message is the parsers' own.
+CSV cells arrive as Arrow strings: canonical dates and times are read off their bytes
+(:mod:`surveykit.incidents._cells`), empty cells and distinct ids are checked by Arrow over
+whole columns, and only the other cells go through the parsers, on their rows alone, so every
+rule and message is the parsers' own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -127,8 +132,8 @@ class _Checker:
         """A checker for the cells of the rows at ``positions``; :meth:`merge` takes its findings back."""
         return _Checker(self.raw, [self.labels[p] for p in positions])
 
-    def merge(self, part: _Checker, positions: np.ndarray) -> None:
-        """Take back the problems and bad rows of a checker made by :meth:`rows`."""
+    def merge(self, part: _Checker, positions: np.ndarray | slice) -> None:
+        """Take back the problems and bad rows of a checker made by :meth:`rows` (or for all rows)."""
         self.bad[positions] |= part.bad
         self.problems.extend(part.problems)
 
@@ -263,9 +268,10 @@ def _missing_mask(text: pd.Series) -> pd.Series:
 
 
 # --- Arrow fast paths ------------------------------------------------------------------------
-# CSV cells arrive as Arrow strings. The common cells (canonical dates, empty cells, distinct ids)
-# are checked by Arrow compute over whole columns; every other non-empty cell goes through the
-# parsers above on just its rows (_Checker.rows), so rules and messages stay those of the parsers.
+# CSV cells arrive as Arrow strings. The common cells (canonical dates, read off their bytes by
+# _cells; empty cells and distinct ids, by Arrow compute) are checked over whole columns; every
+# other non-empty cell goes through the parsers above on just its rows (_Checker.rows), so rules
+# and messages stay those of the parsers.
 
 
 def _on_rows(
@@ -305,16 +311,123 @@ def normalise(
     Returns the valid rows (de-duplicated by ``incident_id``), the problems of the other rows in
     row order, and the number of repeated rows dropped.
     """
-    frame = raw.frame
-    n = len(frame)
+    n = len(raw.frame)
     check = _Checker(raw)
     out: dict[str, Any] = {}
-
-    def column(name: str) -> pd.Series | None:
-        return frame[name] if name in frame.columns else None
-
+    column = partial(_column, raw)
     _check_nul(raw, check)
-    # Dates first: the incident date may carry year, month and day.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        # Columns whose parsers flag only their own cells are read on worker threads while the
+        # dates are read here; their findings join the checker after the dates', as they always did.
+        own = {
+            name: pool.submit(_checked, raw, parse)
+            for name, parse in _own_columns(raw, n, date_format, default_source).items()
+        }
+        year, month, day, occurred_on = _dates(raw, check, date_format)
+        out["year"], out["month"], out["day"], out["occurred_on"] = year, month, day, occurred_on
+        for name, pending in own.items():
+            out[name], part = pending.result()
+            check.merge(part, slice(None))
+    backwards = (out["resolved_at"] < out["detected_at"]).to_numpy()
+    check.flag(
+        backwards,
+        "resolved_at",
+        column("resolved_at") if column("resolved_at") is not None else out["resolved_at"],
+        "resolved before it was detected",
+    )
+    check.flag(
+        out["resolved_at"].notna().to_numpy() & out["detected_at"].isna().to_numpy(),
+        "detected_at",
+        out["detected_at"],
+        "a resolution time needs a detection time to measure the duration from",
+    )
+
+    # copy=False: the columns are this function's own, and copying them into blocks costs more than parsing.
+    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"}, copy=False)
+    ids, ids_repeat = _incident_ids(raw, result, check)
+    result.insert(0, "incident_id", ids)
+    if check.bad.any():
+        result = result.loc[~check.bad]
+    before = len(result)
+    if ids_repeat and result["incident_id"].duplicated().any():
+        result = result.drop_duplicates("incident_id")
+    result = result.reset_index(drop=True)
+    result = result.astype(INCIDENT_DTYPES)
+    problems = sorted(check.problems, key=_problem_order)
+    return result, problems, before - len(result)
+
+
+_WORKERS = min(4, os.cpu_count() or 1)
+
+
+def _column(raw: RawLog, name: str) -> pd.Series | None:
+    """The raw cells of a canonical column, or None when the log has no such column."""
+    return raw.frame[name] if name in raw.frame.columns else None
+
+
+def _checked(raw: RawLog, parse: Callable[[_Checker], Any]) -> tuple[Any, _Checker]:
+    """``parse`` with a checker of its own, for a worker thread; returns the column and the checker."""
+    check = _Checker(raw)
+    return parse(check), check
+
+
+def _own_columns(
+    raw: RawLog, n: int, date_format: str | None, default_source: str
+) -> dict[str, Callable[[_Checker], Any]]:
+    """The parser of each column whose problems concern its own cells alone, in the order of reporting."""
+    column = partial(_column, raw)
+
+    def times(name: str) -> Callable[[_Checker], Any]:
+        values = column(name)
+        if values is None:
+            return lambda check: pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+        return lambda check: _parse_datetime(values, name, raw, check, date_format)
+
+    losses, source = column("loss_amount"), column("source")
+    return {
+        "country": partial(_parse_country, column("country"), n),
+        "region": partial(_parse_region, column("region"), n),
+        "incident_type": partial(
+            _parse_vocabulary, column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES
+        ),
+        "impersonated_role": partial(
+            _parse_vocabulary,
+            column("impersonated_role"),
+            n,
+            "impersonated_role",
+            _ROLE_SYNONYMS,
+            IMPERSONATED_ROLES,
+        ),
+        "severity": partial(
+            _parse_vocabulary, column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES
+        ),
+        "detected_at": times("detected_at"),
+        "resolved_at": times("resolved_at"),
+        "loss_amount": (
+            (lambda check: _missing_array(n, "Float64"))
+            if losses is None
+            else partial(_parse_nonblank, losses, dtype="Float64", parse=_parse_loss_cells)
+        ),
+        "source": partial(_parse_source, source, n, raw.typed, default_source),
+    }
+
+
+def _parse_source(
+    values: pd.Series | None, n: int, typed: bool, default_source: str, check: _Checker
+) -> pd.arrays.ArrowStringArray:
+    if values is None:
+        return _constant_text(default_source, n)
+    text = _free_text(values, typed)
+    _check_length(text, values, "source", current_limits().max_source_chars, check)
+    return text.mask(text.str.strip() == "", default_source).astype("string").array
+
+
+def _dates(
+    raw: RawLog, check: _Checker, date_format: str | None
+) -> tuple[pd.array, pd.array, pd.array, pd.Series]:
+    """Year, month, day and date of every incident, from the incident date and year, month, day columns."""
+    n = len(raw.frame)
+    column = partial(_column, raw)
     occurred = column("occurred_on")
     year = _missing_array(n, "Int64")
     month = _missing_array(n, "Int64")
@@ -373,67 +486,7 @@ def normalise(
             invalid, "day", column("day") if column("day") is not None else occurred, "no such calendar date"
         )
         occurred_on.iloc[idx] = dates.to_numpy()
-    out["year"], out["month"], out["day"] = year, month, day
-    out["occurred_on"] = occurred_on
-
-    out["country"] = _parse_country(column("country"), n, check)
-    out["region"] = _parse_region(column("region"), n, check)
-    out["incident_type"] = _parse_vocabulary(
-        column("incident_type"), n, "incident_type", _TYPE_SYNONYMS, INCIDENT_TYPES, check
-    )
-    out["impersonated_role"] = _parse_vocabulary(
-        column("impersonated_role"), n, "impersonated_role", _ROLE_SYNONYMS, IMPERSONATED_ROLES, check
-    )
-    out["severity"] = _parse_vocabulary(
-        column("severity"), n, "severity", _SEVERITY_SYNONYMS, SEVERITIES, check
-    )
-    for name in ("detected_at", "resolved_at"):
-        values = column(name)
-        out[name] = (
-            pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-            if values is None
-            else _parse_datetime(values, name, raw, check, date_format)
-        )
-    backwards = (out["resolved_at"] < out["detected_at"]).to_numpy()
-    check.flag(
-        backwards,
-        "resolved_at",
-        column("resolved_at") if column("resolved_at") is not None else out["resolved_at"],
-        "resolved before it was detected",
-    )
-    check.flag(
-        out["resolved_at"].notna().to_numpy() & out["detected_at"].isna().to_numpy(),
-        "detected_at",
-        out["detected_at"],
-        "a resolution time needs a detection time to measure the duration from",
-    )
-    losses = column("loss_amount")
-    out["loss_amount"] = (
-        _missing_array(n, "Float64")
-        if losses is None
-        else _parse_nonblank(losses, check, "Float64", _parse_loss_cells)
-    )
-    source = column("source")
-    if source is None:
-        out["source"] = _constant_text(default_source, n)
-    else:
-        text = _free_text(source, raw.typed)
-        _check_length(text, source, "source", current_limits().max_source_chars, check)
-        out["source"] = text.mask(text.str.strip() == "", default_source).astype("string").array
-
-    # copy=False: the columns are this function's own, and copying them into blocks costs more than parsing.
-    result = pd.DataFrame({c: out[c] for c in INCIDENT_COLUMNS if c != "incident_id"}, copy=False)
-    ids, ids_repeat = _incident_ids(raw, result, check)
-    result.insert(0, "incident_id", ids)
-    if check.bad.any():
-        result = result.loc[~check.bad]
-    before = len(result)
-    if ids_repeat and result["incident_id"].duplicated().any():
-        result = result.drop_duplicates("incident_id")
-    result = result.reset_index(drop=True)
-    result = result.astype(INCIDENT_DTYPES)
-    problems = sorted(check.problems, key=_problem_order)
-    return result, problems, before - len(result)
+    return year, month, day, occurred_on
 
 
 def _problem_order(problem: Problem) -> tuple[int, str, str]:
