@@ -30,7 +30,6 @@ def _report(url: str, count: int, key: str, compare: str | None, _selection: Sel
             wave=_selection.wave,
             compare_wave=compare,
             margins=_selection.margins or None,
-            rake_within="wave",
             filters=_selection.filters,
             instrument=store.latest_instrument(default_instrument()),
         )

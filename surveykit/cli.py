@@ -413,7 +413,6 @@ def _report(args: argparse.Namespace) -> int:
         wave=args.wave,
         compare_wave=args.compare_wave,
         margins=margins,
-        rake_within="wave",
         instrument=instrument,
     )
     print(

@@ -80,6 +80,23 @@ def test_pdf_has_selectable_key_findings(reports: tuple[Path, Path]) -> None:
     assert "Kish effective sample size" in text
 
 
+def test_the_library_rakes_each_wave_like_the_cli_and_the_app(
+    reports: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # One default everywhere: build_report, `surveykit report` and the app rake each wave to the
+    # margins on its own (51% in 2015-12; the two waves raked pooled give 52%).
+    files = sk.build_report(
+        sk.demo_responses(),
+        tmp_path / "out",
+        incidents=sk.demo_incidents(),
+        compare_wave="2015-12",
+        margins=sk.demo_margins(),
+    )
+    sentence = "The share who saw more whaling rose from 51% in 2015-12 to 63% in 2016-12"
+    assert sentence in files.html.read_text(encoding="utf-8")
+    assert sentence in (reports[0] / "report.html").read_text(encoding="utf-8")
+
+
 def test_workbook_holds_the_tables_and_charts(reports: tuple[Path, Path]) -> None:
     book = openpyxl.load_workbook(reports[0] / "results.xlsx")
     assert book.sheetnames[0] == "Contents" and book.sheetnames[-1] == "Notes"

@@ -82,7 +82,7 @@ def build_report(
     wave: str | None = None,
     compare_wave: str | None = None,
     margins: Mapping[str, Mapping[object, float]] | None = None,
-    rake_within: str | None = None,
+    rake_within: str | None = "wave",
     filters: Mapping[str, Sequence[object]] | None = None,
     instrument: Instrument | None = None,
     level: float = 0.95,
@@ -108,9 +108,10 @@ def build_report(
     margins : mapping, optional
         Population margins ``{variable: {level: count}}``: the design is raked to them and the
         standard errors credit the raking. Unweighted without.
-    rake_within : str, optional
-        Rake each level of this column (``"wave"``) to the margins separately, as the app does
-        (:func:`surveykit.survey.selection.survey_design`); all respondents together when None.
+    rake_within : str or None
+        Rake each level of this column (each wave, by default) to the margins separately, as the
+        app and ``surveykit report`` do (:func:`surveykit.survey.selection.survey_design`), so
+        every wave represents the population on its own; None rakes all respondents together.
     filters : mapping, optional
         Report on a domain: ``{column: [levels]}`` (an empty list keeps every level), e.g.
         ``{"country": ["GB"]}``. The design is weighted on every respondent, then subset, so the
