@@ -15,6 +15,8 @@ import sys
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -82,6 +84,9 @@ def _sniff_delimiter(sample: str) -> str:
 def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
     """Read a delimited text file as strings, one frame row per file line after the header.
 
+    ``progress``: count the rows read on a progress bar on stderr. The plain UTF-8 case is read
+    whole by pyarrow's parallel parser either way, the bar then filling at once.
+
     Blank lines are kept (as rows of empty strings) so that frame position ``i`` is data row
     ``i + 1`` of the file.
 
@@ -126,30 +131,33 @@ def read_csv_cells(path: Path, *, progress: bool = False) -> pd.DataFrame:
         # A row with more fields than the header must fail, not silently become an index.
         "index_col": False,
     }
-    if not progress:
-        fast = _read_with_pyarrow(path, delimiter, first.rstrip("\r\n"))
-        if fast is not None:
-            _check_headers(path.name, [str(c) for c in fast.columns], limits)
-            _check_csv_cells(path.name, fast, limits)
-            return fast
+    with _reading_bar(path, progress) as bar:
+        frame = _read_with_pyarrow(path, delimiter, first.rstrip("\r\n"))
+        if frame is None:
+            frame = _read_with_pandas(path, options, bar if progress else None)
+        else:
+            bar.update(len(frame))
+    _check_headers(path.name, [str(c) for c in frame.columns], limits)
+    _check_csv_cells(path.name, frame, limits)
+    return frame
+
+
+def _read_with_pandas(path: Path, options: dict[str, Any], bar: Any | None) -> pd.DataFrame:
+    """The cells read by pandas in each encoding in turn; in chunks counted on ``bar`` when one is given."""
     last_error: Exception | None = None
     for encoding in _ENCODINGS:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                frame = _read_chunks(path, dict(options, encoding=encoding), progress)
+                return _read_chunks(path, dict(options, encoding=encoding), bar)
         except UnicodeDecodeError as exc:
             last_error = exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as exc:
             detail = shorten(str(exc).replace("Error tokenizing data. C error: ", ""), 160)
             raise SurveykitError(
-                f"{path.name}: not a readable {delimiter!r}-separated file ({detail}); a value "
+                f"{path.name}: not a readable {options['sep']!r}-separated file ({detail}); a value "
                 "containing the delimiter must be in double quotes."
             ) from None
-        else:
-            _check_headers(path.name, [str(c) for c in frame.columns], limits)
-            _check_csv_cells(path.name, frame, limits)
-            return frame
     raise SurveykitError(f"{path.name}: cannot decode the file ({last_error}).")  # pragma: no cover
 
 
@@ -274,20 +282,33 @@ def _check_csv_cells(name: str, frame: pd.DataFrame, limits: Limits) -> None:
             )
 
 
-def _read_chunks(path: Path, options: dict[str, Any], progress: bool) -> pd.DataFrame:
-    if not progress:
+def _read_chunks(path: Path, options: dict[str, Any], bar: Any | None) -> pd.DataFrame:
+    if bar is None:
         return pd.read_csv(path, **options)
-    from tqdm.auto import tqdm
-
     parts = []
-    with (
-        tqdm(desc=f"Reading {path.name}", unit=" rows", file=sys.stderr) as bar,
-        pd.read_csv(path, chunksize=100_000, **options) as reader,
-    ):
+    bar.reset()  # a count from an encoding tried before starts again
+    with pd.read_csv(path, chunksize=100_000, **options) as reader:
         for chunk in reader:
             parts.append(chunk)
             bar.update(len(chunk))
     return pd.concat(parts, ignore_index=True)
+
+
+@contextmanager
+def _reading_bar(path: Path, shown: bool) -> Iterator[Any]:
+    """A progress bar of rows read on stderr (tqdm), or one that shows nothing."""
+    if not shown:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(desc=f"Reading {path.name}", unit=" rows", file=sys.stderr) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        """Nothing to show."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from surveykit import (
     ImportValidationError,
     Store,
     SurveykitError,
+    _tabular,
     default_instrument,
     demo_incidents,
     import_incidents,
@@ -433,3 +434,31 @@ def test_ids_in_ticket_order_are_still_checked_for_repeats(tmp_path: Path, desce
     problems, duplicates, kept = check(clash)
     assert problems == [(25, "this incident id is used by an earlier row with different details")]
     assert (duplicates, kept) == (0, 24)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"], ids=["pyarrow", "pandas"])
+def test_a_progress_bar_reads_the_same_log_on_the_fast_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    # The CLI shows a bar in a terminal; it must not cost the fast reader (UTF-8) or change the
+    # result, and the fallback reader (another encoding) counts its rows on the same bar.
+    rows = [*ROWS, ["INC-5", "2016-08-01", "ZA", "", "phishing", "", "low", "", "", "R 1 200"]]
+    path = tmp_path / "log.csv"
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADER[:-1], "Loss \N{EURO SIGN}" if encoding == "cp1252" else "Loss"])
+        writer.writerows(rows)
+    mapping = {"Loss \N{EURO SIGN}": "loss_amount"} if encoding == "cp1252" else None
+    quiet = validate_incidents(path, mapping=mapping)
+    capsys.readouterr()
+    if encoding == "utf-8":  # pyarrow reads it whole, bar or no bar; pandas is never asked
+
+        def refuse(*args: object) -> None:
+            raise AssertionError("the pandas reader was used")
+
+        monkeypatch.setattr(_tabular, "_read_with_pandas", refuse)
+    shown = validate_incidents(path, mapping=mapping, progress=True)
+    bar = capsys.readouterr().err
+    pd.testing.assert_frame_equal(shown.incidents, quiet.incidents)
+    assert shown.problems == quiet.problems
+    assert "Reading log.csv" in bar and "5 rows" in bar
