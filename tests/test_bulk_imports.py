@@ -18,6 +18,7 @@ from surveykit import Store, default_instrument, demo_incidents, demo_responses
 from surveykit.exceptions import StoreBusyError, StoreError
 
 from .test_instrument import VALID_ANSWERS
+from .test_response_store import typed_row_counts
 
 INSTRUMENT = default_instrument()
 BATCH = 2_000  # rows per write transaction; the default (50,000 incidents) works the same way
@@ -195,6 +196,8 @@ def test_bulk_responses_failing_in_a_later_batch_store_nothing(sqlite_url):
         assert store.count_responses() == 1
         assert store.waves() == ["2016-12"]
     assert _raw(sqlite_url, "SELECT count(*) FROM responses") == 1
+    # The typed answers of the batches stored before the refusal went with their responses.
+    assert typed_row_counts(sqlite_url) == {("whaling-posture", 2): 1}
 
 
 def test_a_reused_key_with_other_answers_aborts_a_bulk_import_before_it_writes(sqlite_url):

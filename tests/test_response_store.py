@@ -212,6 +212,21 @@ def test_a_refused_batch_stores_no_typed_rows(store):
     assert typed_row_counts(store.url) == {("whaling-posture", 2): 1} == stored_counts(store.url)
 
 
+def test_deleting_responses_deletes_their_typed_answers(store):
+    """SQLite does not enforce the typed tables' foreign key, so the store deletes their rows itself."""
+    instrument = default_instrument()
+    kept = store.submit(instrument, VALID_ANSWERS, wave="2016-12")
+    gone = store.submit(instrument, {**VALID_ANSWERS, "country": "GB"}, wave="2016-12")
+    for wave in ("2017-06", "2017-06", "2017-12"):
+        store.submit(instrument, VALID_ANSWERS, wave=wave)
+    assert store.delete_responses(respondent_ids=[gone.respondent_id]) == 1
+    assert store.delete_responses(wave="2017-06") == 2
+    assert typed_row_counts(store.url) == {("whaling-posture", 2): 2} == stored_counts(store.url)
+    frame = store.responses()
+    assert frame["respondent_id"].tolist()[0] == kept.respondent_id and len(frame) == 2
+    pd.testing.assert_frame_equal(frame, tidy_from_json(store.url, "whaling-posture"))
+
+
 def _submit_new_key(url: str) -> str:
     with Store(url) as own:
         return (

@@ -1163,10 +1163,12 @@ class Store:
         with self._begin() as conn:
             self._count_edit(conn)
             if ids is None:
+                _drop_typed_rows(conn, sa.select(_responses.c.id).where(*conditions))
                 return int(conn.execute(_responses.delete().where(*conditions)).rowcount)
             for chunk in _chunks(ids, 500):
-                statement = _responses.delete().where(_responses.c.respondent_id.in_(chunk), *conditions)
-                deleted += conn.execute(statement).rowcount
+                chosen = [_responses.c.respondent_id.in_(chunk), *conditions]
+                _drop_typed_rows(conn, sa.select(_responses.c.id).where(*chosen))
+                deleted += conn.execute(_responses.delete().where(*chosen)).rowcount
         return deleted
 
     # --- waves ----------------------------------------------------------------------------
@@ -1646,7 +1648,14 @@ class Store:
             for table, key in ((_incidents, _incidents.c.incident_id), (_responses, _responses.c.id)):
                 while True:
                     with self._begin() as conn:
-                        doomed = sa.select(key).where(table.c.import_id == import_id).limit(_DELETE_BATCH)
+                        doomed = (
+                            sa.select(key)
+                            .where(table.c.import_id == import_id)
+                            .order_by(key)
+                            .limit(_DELETE_BATCH)
+                        )
+                        if table is _responses:
+                            _drop_typed_rows(conn, doomed)
                         deleted = conn.execute(table.delete().where(key.in_(doomed))).rowcount
                     if deleted < _DELETE_BATCH:
                         break
@@ -2156,6 +2165,19 @@ def _insert_responses(
     if typed:  # all or none: answer_rows types a whole batch or nothing
         values = [typed[row["respondent_id"]] for row in rows]
         conn.execute(table.insert(), keyed_rows(instrument, ids, values))
+
+
+def _drop_typed_rows(conn: sa.Connection, doomed: sa.Select) -> None:
+    """Delete the typed answers of the responses whose ids ``doomed`` selects, before the responses.
+
+    PostgreSQL's foreign keys cascade the delete; SQLite's are not enforced (no ``PRAGMA
+    foreign_keys``), so the rows are deleted here from every registered answer table.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    for name in conn.scalars(sa.select(_answer_tables.c.table_name)).all():
+        table = sa.table(name, sa.column(KEY_COLUMN))
+        conn.execute(table.delete().where(table.c[KEY_COLUMN].in_(doomed)))
 
 
 def _answer_table_for(conn: sa.Connection, instrument: Instrument) -> sa.Table:
