@@ -19,64 +19,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import platform
 import sys
 import time
 from pathlib import Path
+
+from _sides import machine, table
 
 AREAS = {
     "incidents": "bench.scale_incidents",
     "survey": "bench.scale_survey",
     "responses": "bench.scale_responses",
 }
-
-COLUMNS = [
-    ("area", "area", "{}"),
-    ("case", "case", "{}"),
-    ("rows", "rows", "{:,}"),
-    ("engine", "engine", "{}"),
-    ("surveykit_s", "surveykit s", "{:.2f}"),
-    ("baseline", "baseline", "{}"),
-    ("baseline_s", "baseline s", "{:.2f}"),
-    ("ratio", "ratio", "{:.2f}x"),
-    ("surveykit_peak_mb", "surveykit peak MB", "{:,.0f}"),
-    ("baseline_peak_mb", "baseline peak MB", "{:,.0f}"),
-]
-
-
-def machine() -> str:
-    """Cores, memory and Python of this machine, for the table's heading."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{os.cpu_count()} cores, {memory:.0f} GiB memory, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}"
-    )
-
-
-def cell(row: dict, key: str, form: str) -> str:
-    value = row.get(key)
-    if value is None or value == "":
-        return "-"
-    try:
-        return form.format(value)
-    except (ValueError, TypeError):
-        return str(value)
-
-
-def table(rows: list[dict], markdown: bool) -> str:
-    """The rows as an aligned text table, or a Markdown table."""
-    header = [title for _, title, _ in COLUMNS]
-    body = [[cell(row, key, form) for key, _, form in COLUMNS] for row in rows]
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(line) + " |" for line in body]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(line[i]) for line in body)) if body else len(h) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in body]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ Generated logs (fixed hashes, no randomness), written by DuckDB itself so 50M ro
   processes, the two sides taking turns, as a tenth of a second is within this case's noise on a
   shared machine.
 
-Every case runs in a fresh subprocess, so its peak memory (``ru_maxrss``; for Spark the
+Every case runs in a fresh subprocess, so its peak memory (``VmHWM``; for Spark the
 Python driver plus the JVM's ``VmHWM``) is its own. Spark's session start (about 20 s) is not
 timed: it is paid once per application, not per query.
 
@@ -20,13 +20,13 @@ timed: it is paid once per application, not per query.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from _sides import PEAK_MB_SOURCE, fastest, run_fresh, table, table_row
 
 __all__ = ["Case", "cases", "rows"]
 
@@ -39,15 +39,15 @@ _COUNTRIES = ["US", "GB", "ZA", "AU", "DE", "FR", "NL", "IE"]
 _TYPES = ["phishing", "whaling_bec", "malware", "email_outage", "account_compromise"]
 
 _MEASURE = """
-import json, resource, time, warnings
+import json, time, warnings
 warnings.simplefilter("ignore")
 PATH = {path!r}
+{peak}
 {setup}
 started = time.perf_counter()
 {body}
 elapsed = time.perf_counter() - started
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + extra_peak_mb()
-print(json.dumps({{"seconds": elapsed, "peak_mb": peak_mb, "incidents": int(incidents)}}))
+print(json.dumps({{"seconds": elapsed, "peak_mb": peak_mb() + extra_peak_mb(), "incidents": int(incidents)}}))
 """
 
 _NO_EXTRA = "extra_peak_mb = lambda: 0.0"
@@ -136,40 +136,20 @@ class Case:
         runs = [
             (_measure(path, *self.surveykit), _measure(path, *self.reference)) for _ in range(self.repeats)
         ]
-        ours = _fastest([mine for mine, _ in runs])
-        base = _fastest([theirs for _, theirs in runs])
+        ours = fastest([mine for mine, _ in runs])
+        base = fastest([theirs for _, theirs in runs])
         if ours["incidents"] != base["incidents"]:
             raise RuntimeError(
                 f"{self.case}: surveykit counted {ours['incidents']}, baseline {base['incidents']}"
             )
-        return {
-            "area": self.area,
-            "case": self.case,
-            "rows": self.rows,
-            "engine": self.engine,
-            "surveykit_s": ours["seconds"],
-            "baseline": self.baseline,
-            "baseline_s": base["seconds"],
-            "ratio": ours["seconds"] / base["seconds"],
-            "surveykit_peak_mb": ours["peak_mb"],
-            "baseline_peak_mb": base["peak_mb"],
-        }
-
-
-def _fastest(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The fastest of one side's runs, with the largest peak memory of them all."""
-    fastest = min(runs, key=lambda run: run["seconds"])
-    return {**fastest, "peak_mb": max(run["peak_mb"] for run in runs)}
+        return table_row(self.area, self.case, self.rows, self.engine, ours, self.baseline, base)
 
 
 def _measure(path: Path, setup: str, body: str) -> dict[str, float]:
     if "extra_peak_mb" not in setup:
         setup = setup + _NO_EXTRA
-    script = _MEASURE.format(path=str(path), setup=setup, body=body)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    script = _MEASURE.format(path=str(path), peak=PEAK_MB_SOURCE, setup=setup, body=body)
+    return run_fresh(["-c", script], f"{path.name}")
 
 
 def _in_list(values: list[str], salt: int) -> str:
@@ -292,17 +272,5 @@ def rows(quick: bool = False) -> list[dict[str, object]]:
         return [case.run(Path(folder)) for case in cases(QUICK_SIZES if quick else SIZES)]
 
 
-def _table(results: list[dict[str, object]]) -> str:
-    header = f"{'case':48}{'rows':>12}{'engine':>8}{'surveykit s':>13}{'baseline':>38}{'base s':>9}"
-    header += f"{'ratio':>7}{'sk MB':>8}{'base MB':>9}"
-    lines = [header]
-    for r in results:
-        lines.append(
-            f"{r['case']:48}{r['rows']:>12,}{r['engine']:>8}{r['surveykit_s']:>13.2f}{r['baseline']:>38}"
-            f"{r['baseline_s']:>9.2f}{r['ratio']:>7.2f}{r['surveykit_peak_mb']:>8.0f}{r['baseline_peak_mb']:>9.0f}"
-        )
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    print(_table(rows(quick="--quick" in sys.argv[1:])))
+    print(table(rows(quick="--quick" in sys.argv[1:]), markdown=False))

@@ -18,7 +18,6 @@ demo responses (fixed seeds), then, each in a fresh subprocess so its peak memor
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _sides import PEAK_MB_SOURCE, machine, run_fresh, table, table_row
+
 __all__ = ["Case", "cases", "main", "rows"]
 
 QUICK_SIZES = (20_000,)
@@ -39,7 +40,6 @@ FULL_SIZES = (1_000_000,)
 _DISTINCT = 20_000  # distinct generated respondents, repeated to the size asked
 _BATCH = 50_000
 
-_PEAK = "import resource\nPEAK_MB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
 
 _SURVEYKIT = """
 import time
@@ -139,12 +139,9 @@ def fill(url: str, n: int, seed: int = 7) -> None:
 
 def _measure(code: str, url: str) -> dict[str, float]:
     """Run ``code`` in a fresh interpreter; its seconds, row count and peak resident memory."""
-    script = f"URL = {url!r}\n{code}\n{_PEAK}print(__import__('json').dumps([SECONDS, ROWS, PEAK_MB]))"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1])
-    seconds, count, peak = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"seconds": seconds, "rows": count, "peak_mb": peak}
+    script = f"URL = {url!r}\n{code}\n{PEAK_MB_SOURCE}\n"
+    script += "print(__import__('json').dumps({'seconds': SECONDS, 'rows': ROWS, 'peak_mb': peak_mb()}))"
+    return run_fresh(["-c", script], "reading the responses")
 
 
 def _row(case: str, n: int, engine: str, url: str, code: str) -> dict[str, Any]:
@@ -154,18 +151,7 @@ def _row(case: str, n: int, engine: str, url: str, code: str) -> dict[str, Any]:
     base = _measure(_BASELINE, resolve_db_url(url))  # without importing surveykit
     if ours["rows"] != n or base["rows"] != n:
         raise RuntimeError(f"expected {n} rows, read {ours['rows']} and {base['rows']}")
-    return {
-        "area": "responses",
-        "case": case,
-        "rows": n,
-        "engine": engine,
-        "surveykit_s": ours["seconds"],
-        "baseline": "pandas.read_sql (typed join)",
-        "baseline_s": base["seconds"],
-        "ratio": ours["seconds"] / base["seconds"],
-        "surveykit_peak_mb": ours["peak_mb"],
-        "baseline_peak_mb": base["peak_mb"],
-    }
+    return table_row("responses", case, n, engine, ours, "pandas.read_sql (typed join)", base)
 
 
 def _postgres_bin() -> Path | None:
@@ -246,20 +232,11 @@ def rows(quick: bool = False, sizes: Sequence[int] | None = None) -> list[dict[s
 
 
 def main(argv: Sequence[str]) -> None:
-    quick = "--quick" in argv
-    sizes = [int(a.replace("_", "")) for a in argv if not a.startswith("--")]
+    sizes = [int(a.replace("_", "")) for a in argv if not a.startswith("--")] or None
     started = time.perf_counter()
-    header = f"{'case':52} {'engine':10} {'rows':>9} {'surveykit s':>11} {'read_sql s':>10} {'ratio':>6}"
-    print(header + f" {'peak MB':>8} {'base MB':>8}", flush=True)
-    for case in cases(sizes or (QUICK_SIZES if quick else FULL_SIZES)):
-        for r in case.run():
-            print(
-                f"{r['case']:52} {r['engine']:10} {r['rows']:>9,} {r['surveykit_s']:>11.2f} "
-                f"{r['baseline_s']:>10.2f} {r['ratio']:>5.2f}x {r['surveykit_peak_mb']:>8.0f} "
-                f"{r['baseline_peak_mb']:>8.0f}",
-                flush=True,
-            )
-    print(f"cores: {os.cpu_count()}, total {time.perf_counter() - started:.0f} s")
+    results = rows(quick="--quick" in argv, sizes=sizes)
+    print(f"surveykit benchmarks on {machine()}; {time.perf_counter() - started:.0f} s in all")
+    print(table(results, markdown=False))
 
 
 if __name__ == "__main__":

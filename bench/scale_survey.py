@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _sides import fastest, machine, peak_mb, run_fresh, table, table_row
 
 AREA = "survey"
 ENGINE = "pandas"
@@ -76,22 +75,16 @@ class Case:
         from other programs on the machine falls on both or is discarded.
         """
         data = _data_file(self.rows)
-        ours = theirs = {"seconds": np.inf, "peak_mb": 0.0}
-        for _ in range(self.rounds):
-            ours = _best(ours, _child(self.key, "surveykit", data, self.repeat))
-            theirs = _best(theirs, _child(self.key, "baseline", data, self.repeat))
-        return {
-            "area": AREA,
-            "case": self.case,
-            "rows": self.rows,
-            "engine": ENGINE,
-            "surveykit_s": ours["seconds"],
-            "baseline": self.baseline,
-            "baseline_s": theirs["seconds"],
-            "ratio": ours["seconds"] / theirs["seconds"],
-            "surveykit_peak_mb": ours["peak_mb"],
-            "baseline_peak_mb": theirs["peak_mb"],
-        }
+        runs = [
+            (
+                _child(self.key, "surveykit", data, self.repeat),
+                _child(self.key, "baseline", data, self.repeat),
+            )
+            for _ in range(self.rounds)
+        ]
+        ours = fastest([mine for mine, _ in runs])
+        theirs = fastest([other for _, other in runs])
+        return table_row(AREA, self.case, self.rows, ENGINE, ours, self.baseline, theirs)
 
 
 def cases(sizes: Sequence[int]) -> list[Case]:
@@ -145,16 +138,10 @@ def _data_file(n: int) -> Path:
     return path
 
 
-def _best(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    return {"seconds": min(a["seconds"], b["seconds"]), "peak_mb": max(a["peak_mb"], b["peak_mb"])}
-
-
 def _child(key: str, side: str, data: Path, repeat: int) -> dict[str, float]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", key, side, str(data), str(repeat)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{key} {side} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_fresh(
+        [str(Path(__file__).resolve()), "--child", key, side, str(data), str(repeat)], f"{key} {side}"
+    )
 
 
 # ---------------------------------------------------------------------------------- the work
@@ -238,37 +225,7 @@ def _run_child(key: str, side: str, data: str, repeat: int) -> None:
         work()
         seconds = time.perf_counter() - started
         best, spent, runs = min(best, seconds), spent + seconds, runs + 1
-    print(json.dumps({"seconds": best, "peak_mb": _peak_mb()}))
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory since it started its program.
-
-    Linux's ``ru_maxrss`` survives ``exec``, so a child would report its parent's size at the
-    fork when that is larger; the high-water mark of the process's own memory (``VmHWM``) does
-    not. ``ru_maxrss`` elsewhere (kilobytes on Linux, bytes on macOS).
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
-
-
-def _table(results: list[dict[str, object]]) -> str:
-    header = (
-        f"{'case':<40}{'rows':>11}{'surveykit s':>13}{'baseline s':>12}{'ratio':>8}{'peak MB':>16}  baseline"
-    )
-    lines = [header]
-    for r in results:
-        peaks = f"{r['surveykit_peak_mb']:.0f}/{r['baseline_peak_mb']:.0f}"
-        lines.append(
-            f"{r['case']:<40}{r['rows']:>11,}{r['surveykit_s']:>13.3f}{r['baseline_s']:>12.3f}"
-            f"{r['ratio']:>8.2f}{peaks:>16}  {r['baseline']}"
-        )
-    return "\n".join(lines)
+    print(json.dumps({"seconds": best, "peak_mb": peak_mb()}))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -290,8 +247,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sizes = args.sizes or [QUICK_ROWS if args.quick else FULL_ROWS]
     rounds = 1 if args.quick and args.rounds is None else args.rounds or ROUNDS
     results = [replace(case, repeat=args.repeat, rounds=rounds).run() for case in cases(sizes)]
-    print(f"{os.cpu_count()} cores; peak MB is surveykit/baseline, each process's own")
-    print(_table(results))
+    print(f"surveykit benchmarks on {machine()}")
+    print(table(results, markdown=False))
 
 
 if __name__ == "__main__":
