@@ -10,12 +10,9 @@ import streamlit as st
 from matplotlib.figure import Figure
 
 from surveykit import Store, SurveykitError
-from surveykit.collection.sessions import demo_login_present, issue_session, verify_session
+from surveykit.collection.sessions import SESSION_COOKIE, demo_login_present, issue_session, verify_session
 from surveykit.collection.store import resolve_db_url
 from surveykit.datasets import DEMO_ANALYST
-
-SESSION_COOKIE = "surveykit_session"
-"""The browser cookie holding the signed, expiring sign-in token (:func:`issue_session`)."""
 
 
 def get_store() -> Store:
@@ -129,9 +126,17 @@ def sign_out() -> None:
 
 
 def _set_cookie(value: str, seconds: int) -> None:
-    cookie = json.dumps(f"{SESSION_COOKIE}={value}; Path=/; Max-Age={seconds}; SameSite=Strict")
-    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
-    st.session_state["cookie_script"] = f"document.cookie = {cookie} + {secure};"
+    """Have the browser post the token to the server, which sets it as an HttpOnly cookie.
+
+    ``surveykit serve`` answers ``_surveykit/session`` (``app_server.py``); the page's script
+    never writes the cookie itself, so no script can read it back.
+    """
+    body = json.dumps({"token": value, "seconds": seconds})
+    st.session_state["cookie_script"] = (
+        'fetch(new URL("_surveykit/session", window.location.href), {method: "POST", '
+        'credentials: "same-origin", headers: {"Content-Type": "application/json"}, '
+        f"body: {json.dumps(body)}}});"
+    )
 
 
 def show_chart(figure: Figure) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -69,10 +70,11 @@ def test_public_pages_run_on_an_empty_store(db, page):
     assert not at.exception
 
 
-def test_signing_in_leaves_a_signed_expiring_cookie_for_the_browser(db, monkeypatch):
-    # The browser keeps the sign-in across a reload through this cookie (the Playwright
-    # end-to-end test reloads for real); here: the cookie written is a token the store accepts,
-    # for the configured lifetime, and signing out writes an expired one.
+def test_signing_in_has_the_browser_post_a_signed_expiring_token_to_keep(db, monkeypatch):
+    # The browser keeps the sign-in across a reload through an HttpOnly cookie the server sets
+    # when the page posts it the token (app_server.KeepSession; the Playwright end-to-end test
+    # reloads for real); here: the token posted is one the store accepts, for the configured
+    # lifetime, and signing out posts an empty one. The page never writes document.cookie.
     monkeypatch.setenv("SURVEYKIT_SESSION_HOURS", "2")
     with Store(db) as store:
         store.add_analyst("analyst", "demo")
@@ -82,14 +84,22 @@ def test_signing_in_leaves_a_signed_expiring_cookie_for_the_browser(db, monkeypa
     at.button[0].click().run()
     assert not at.exception
     scripts = [element.proto.body for element in at.get("html")]
-    cookie = re.search(r"surveykit_session=([\w.=-]+); Path=/; Max-Age=(\d+); SameSite=Strict", scripts[0])
-    assert cookie is not None and int(cookie.group(2)) == 2 * 3600
+    posted = _posted_body(scripts[0])
+    assert posted["seconds"] == 2 * 3600
     with Store(db) as store:
-        assert verify_session(store, cookie.group(1)) == "analyst"
+        assert verify_session(store, posted["token"]) == "analyst"
     at.switch_page("app_pages/logout.py").run()
     assert not at.exception and "auth_user" not in at.session_state
     scripts = [element.proto.body for element in at.get("html")]
-    assert any("surveykit_session=; Path=/; Max-Age=0" in script for script in scripts)
+    assert {"token": "", "seconds": 0} in [_posted_body(script) for script in scripts]
+    assert not any("document.cookie" in script for script in scripts)
+
+
+def _posted_body(script: str) -> dict:
+    """The JSON body a sign-in script posts to ``_surveykit/session``."""
+    assert 'fetch(new URL("_surveykit/session", window.location.href)' in script
+    literal, _ = json.JSONDecoder().raw_decode(script.split("body: ", 1)[1])  # a JSON string
+    return json.loads(literal)
 
 
 def test_analysis_pages_warn_while_the_demo_login_works(db):

@@ -57,6 +57,16 @@ def respondents(page) -> int:
 
 
 @pytest.mark.browser
+def session_cookie(page, seconds: float = 30) -> dict:
+    """The sign-in cookie of the page's browser, once the page has had the server set it."""
+    for _ in range(int(seconds * 10)):
+        found = [c for c in page.context.cookies() if c["name"] == "surveykit_session"]
+        if found:
+            return found[0]
+        page.wait_for_timeout(100)
+    raise AssertionError("the server set no sign-in cookie")
+
+
 def test_a_response_reaches_the_signed_in_analysts_dashboard(app):
     assert CHROMIUM is not None, "Chromium is not installed; scripts/test installs it"
     from playwright.sync_api import expect, sync_playwright
@@ -79,6 +89,10 @@ def test_a_response_reaches_the_signed_in_analysts_dashboard(app):
             before = respondents(analyst)
             assert before == OPEN_WAVE_RESPONSES
             analyst.screenshot(path=SHOTS / "dashboard_before.png")
+            # The sign-in is kept in a cookie the server set HttpOnly: no script on the page reads it.
+            kept = session_cookie(analyst)
+            assert kept["httpOnly"] and kept["sameSite"] == "Strict", kept
+            assert "surveykit_session" not in analyst.evaluate("document.cookie")
 
             respondent = browser.new_context(viewport=viewport).new_page()
             respondent.goto(app_url)

@@ -5,7 +5,8 @@ seconds and an HMAC-SHA256 over both, keyed by :meth:`Store.session_signing_key`
 ``SURVEYKIT_SECRET`` when set, else from a random secret the store makes once and keeps in its
 ``meta`` table, and from the analyst's password hash, so changing the password or removing the
 analyst ends their sessions.
-Nothing is stored per session; the token is the session.
+Nothing is stored per session; the token is the session. The browser keeps it in the cookie
+:func:`session_cookie` words, which the server sets (``HttpOnly``: no script on the page reads it).
 
 :func:`demo_login_present` tells whether the demo analyst login (``analyst`` / ``demo``, which
 anyone who has read the README knows) still signs in, so the app can warn while it does.
@@ -22,7 +23,10 @@ from datetime import UTC, datetime, timedelta
 from surveykit.collection.store import Store
 from surveykit.exceptions import StoreError
 
-__all__ = ["demo_login_present", "issue_session", "verify_session"]
+__all__ = ["SESSION_COOKIE", "demo_login_present", "issue_session", "session_cookie", "verify_session"]
+
+SESSION_COOKIE = "surveykit_session"
+"""The browser cookie holding the signed, expiring sign-in token (:func:`issue_session`)."""
 
 _demo_checked: dict[bytes, bool] = {}
 """Whether the demo password signs in, by a fingerprint of the analyst's session key: that key
@@ -106,3 +110,13 @@ def _timestamp(now: datetime | None) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def session_cookie(token: str, seconds: int, *, secure: bool) -> str:
+    """The ``Set-Cookie`` value that keeps ``token`` for ``seconds`` (an empty token and 0 forget it).
+
+    ``HttpOnly``, so no script on the page can read the token; ``SameSite=Strict``, so no other
+    site's page sends it; ``Secure`` when the app is served over HTTPS.
+    """
+    cookie = f"{SESSION_COOKIE}={token}; Path=/; Max-Age={max(int(seconds), 0)}; HttpOnly; SameSite=Strict"
+    return cookie + ("; Secure" if secure else "")
