@@ -75,8 +75,11 @@ class KeepSession:
             return PlainTextResponse("Method Not Allowed", status_code=405, headers={"Allow": "POST"})
         if not headers.get("content-type", "").startswith("application/json"):
             return PlainTextResponse("Send the token as JSON.", status_code=415)
+        # This site: the Host asked for, or the one a reverse proxy says it forwarded (a page on
+        # another site can set neither: a cross-site fetch may not send custom headers unasked).
+        here = {headers.get("host"), headers.get("x-forwarded-host")} - {None}
         origin = headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != headers.get("host"):
+        if origin is not None and urlsplit(origin).netloc not in here:
             return PlainTextResponse("A sign-in is kept only for this site's own pages.", status_code=403)
         body = await _read_body(receive, _MOST_BODY)
         if body is None:

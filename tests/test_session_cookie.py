@@ -93,6 +93,22 @@ def test_a_token_the_store_accepts_is_set_httponly_and_strict(keeper):
         assert headers["set-cookie"].endswith("; HttpOnly; SameSite=Strict; Secure")
 
 
+def test_a_page_served_through_a_reverse_proxy_keeps_its_sign_in(keeper):
+    # The proxy forwards to localhost:8501 and names the host the browser asked for.
+    middleware, token, _behind = keeper
+    proxied = {
+        "host": "localhost:8501",
+        "origin": "https://survey.example",
+        "x-forwarded-host": "survey.example",
+    }
+    status, headers = _request(middleware, body={"token": token, "seconds": 60}, headers=proxied)
+    assert status == 204 and "HttpOnly" in headers["set-cookie"]
+    status, headers = _request(
+        middleware, body={"token": token, "seconds": 60}, headers={**proxied, "x-forwarded-host": None}
+    )
+    assert status == 403 and "set-cookie" not in headers
+
+
 def test_signing_out_clears_the_cookie(keeper):
     middleware, _token, _behind = keeper
     status, headers = _request(middleware, body={"token": "", "seconds": 0})
