@@ -18,10 +18,6 @@ demo responses (fixed seeds), then, each in a fresh subprocess so its peak memor
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _postgres import postgres_bin, throwaway_postgres
 from _sides import PEAK_MB_SOURCE, machine, run_fresh, table, table_row
 
 __all__ = ["Case", "cases", "main", "rows"]
@@ -154,44 +151,15 @@ def _row(case: str, n: int, engine: str, url: str, code: str) -> dict[str, Any]:
     return table_row("responses", case, n, engine, ours, "pandas.read_sql (typed join)", base)
 
 
-def _postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return candidates[-1].parent if candidates else None
-
-
 @contextmanager
 def _postgres() -> Iterator[str | None]:
     """A throwaway PostgreSQL server's URL (None when its binaries are not installed)."""
-    bindir = _postgres_bin()
+    bindir = postgres_bin()
     if bindir is None:
         yield None
         return
-    base = Path(tempfile.mkdtemp(prefix="surveykit-bench-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = base / "data"
-    subprocess.run(
-        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "surveykit", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    start = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log")]
-    subprocess.run([*start, "-w", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql://surveykit@127.0.0.1:{port}/postgres"
-    finally:
-        stop = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-        subprocess.run(stop, capture_output=True, check=False)
-        shutil.rmtree(base, ignore_errors=True)
+    with throwaway_postgres(bindir) as url:
+        yield f"{url}/postgres"
 
 
 def _engine_rows(engine: str, url: str, n: int) -> list[dict[str, Any]]:

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench._postgres import postgres_bin, throwaway_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the app's pages import app_pages._shared
-
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return candidates[-1].parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _chromium() -> str | None:
@@ -45,7 +30,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get("CI"):
         return
     missing = {
-        "postgres": _postgres_bin() is None and "PostgreSQL server binaries (initdb, pg_ctl)",
+        "postgres": postgres_bin() is None and "PostgreSQL server binaries (initdb, pg_ctl)",
         "browser": _chromium() is None and "Chromium",
     }
     for item in items:
@@ -67,49 +52,13 @@ def postgres_server() -> Iterator[str]:
     Missing PostgreSQL binaries skip the tests locally but fail under CI (``CI=true``),
     where ``scripts/test`` installs them.
     """
-    bindir = _postgres_bin()
+    bindir = postgres_bin()
     if bindir is None:  # only under CI: elsewhere the tests are marked skipped at collection
         pytest.fail(
             "PostgreSQL server binaries (initdb, pg_ctl) are not installed; scripts/test installs them"
         )
-    # Not under pytest's temporary folder: that is private to root, and the server runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="surveykit-pg-"))
-    data = base / "data"
-    port = _free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(base, "postgres")
-    subprocess.run(
-        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "surveykit", "--auth=trust", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [
-            *as_user,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(base / "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://surveykit@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with throwaway_postgres(bindir) as url:
+        yield url
 
 
 @pytest.fixture

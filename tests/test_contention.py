@@ -4,7 +4,6 @@ part-way are in test_bulk_imports.py)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 import threading
 import time
@@ -19,6 +18,7 @@ from surveykit.exceptions import StoreBusyError
 from tests._apptest import start
 from tests.test_app_survey import fill_to_review, open_wave, review_text, stored
 
+from ._processes import run_at_once
 from .test_instrument import VALID_ANSWERS
 
 INSTRUMENT = default_instrument()
@@ -138,27 +138,6 @@ def test_a_lock_held_too_long_says_so_and_keeps_the_answers(db, monkeypatch):
 # --- races -----------------------------------------------------------------------------------
 
 
-def _run_at_once(url: str, target, processes: int = 8) -> list[str]:
-    """``target(url)`` in ``processes`` processes released together; each puts its outcome."""
-    context = multiprocessing.get_context("fork")
-    barrier, outcomes = context.Barrier(processes), context.Queue()
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            outcomes.put(target(url))
-        except Exception as exc:  # reported to the parent, which fails the test
-            outcomes.put(f"{type(exc).__name__}: {exc}")
-
-    workers = [context.Process(target=run) for _ in range(processes)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    found = [outcomes.get(timeout=5) for w in workers if w.exitcode == 0]
-    return found + [f"exit code {w.exitcode}" for w in workers if w.exitcode != 0]
-
-
 def _submit_same_key(url: str) -> str:
     with Store(url) as own:
         result = own.submit(INSTRUMENT, VALID_ANSWERS, wave="2016-12", idempotency_key="same")
@@ -178,7 +157,7 @@ def _save_instrument(url: str) -> str:
 
 def test_racing_submissions_with_one_key_store_one_and_all_succeed(store_url):
     """Also the first instrument insert races: the store is empty when they start."""
-    outcomes = _run_at_once(store_url, _submit_same_key)
+    outcomes = run_at_once(store_url, _submit_same_key)
     kinds = sorted(o.rsplit(" ", 1)[0] for o in outcomes)
     assert kinds == ["already recorded"] * 7 + ["created"], outcomes
     assert len({o.rsplit(" ", 1)[1] for o in outcomes}) == 1  # every caller got the stored id
@@ -189,13 +168,13 @@ def test_racing_submissions_with_one_key_store_one_and_all_succeed(store_url):
 def test_racing_instrument_saves_all_succeed(store_url):
     with Store(store_url):
         pass
-    assert _run_at_once(store_url, _save_instrument) == ["saved"] * 8
+    assert run_at_once(store_url, _save_instrument) == ["saved"] * 8
     with Store(store_url) as check:
         assert check.instrument().to_dict() == INSTRUMENT.to_dict()
 
 
 def test_eight_processes_opening_an_empty_store_all_succeed(store_url):
-    assert _run_at_once(store_url, _open_store) == [f"version {SCHEMA_VERSION}"] * 8
+    assert run_at_once(store_url, _open_store) == [f"version {SCHEMA_VERSION}"] * 8
 
 
 # --- load ------------------------------------------------------------------------------------

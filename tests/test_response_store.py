@@ -5,7 +5,6 @@ reused ids are safe."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from surveykit import Instrument, Store, StoreError, default_instrument
 from surveykit.collection.store import SCHEMA_VERSION, resolve_db_url
 
+from ._processes import run_at_once
 from ._response_data import PULSE_ID, fill_store, pulse
 from .test_instrument import VALID_ANSWERS
 
@@ -238,22 +238,7 @@ def test_racing_first_submissions_to_a_new_version_make_one_table_and_keep_every
     """Each of the racing submissions finds no typed table for the version and needs one."""
     with Store(store_url):
         pass
-    context = multiprocessing.get_context("fork")
-    barrier, outcomes = context.Barrier(6), context.Queue()
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            outcomes.put(_submit_new_key(store_url))
-        except Exception as exc:  # reported to the parent, which fails the test
-            outcomes.put(f"{type(exc).__name__}: {exc}")
-
-    workers = [context.Process(target=run) for _ in range(6)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    assert sorted(outcomes.get(timeout=5) for _ in workers) == ["created"] * 6
+    assert sorted(run_at_once(store_url, _submit_new_key, processes=6)) == ["created"] * 6
     assert typed_row_counts(store_url) == {("whaling-posture", 2): 6} == stored_counts(store_url)
 
 
