@@ -16,6 +16,7 @@ from surveykit import (
     default_instrument,
     demo_margins,
 )
+from surveykit._spreadsheet import FORMULA_TRIGGERS, neutralise
 
 from .test_instrument import VALID_ANSWERS
 
@@ -158,6 +159,17 @@ def test_tokens_are_stored_only_as_sha256(store):
     with store._engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT token_hash FROM invitations")).scalar_one()
     assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+
+
+def test_invitation_tokens_stay_as_written_in_a_spreadsheet(sqlite_url):
+    # The Admin page's download neutralises text a spreadsheet would run as a formula; a token
+    # starting with "-" (one URL-safe token in 64) came out as "'-..." beside its link.
+    with Store(sqlite_url) as store:
+        store.open_wave("2017-06", open_to_anyone=False)
+        tokens = store.create_invitations("2017-06", 2_000)
+    assert len(set(tokens)) == 2_000
+    assert [t for t in tokens if t.startswith(FORMULA_TRIGGERS)] == []
+    assert [neutralise(t) for t in tokens] == tokens
 
 
 def test_invitation_only_wave_requires_a_token(store):

@@ -50,6 +50,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from surveykit._limits import shorten
+from surveykit._spreadsheet import FORMULA_TRIGGERS
 from surveykit.collection.answer_table import (
     KEY_COLUMN,
     ColumnKind,
@@ -1366,7 +1367,7 @@ class Store:
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise StoreError(f"count must be a positive whole number of invitations, got {count!r}")
-        tokens = [secrets.token_urlsafe(24) for _ in range(count)]
+        tokens = [_invitation_token() for _ in range(count)]
         created = _now()
         with self._begin() as conn:
             name = self._managed_wave(conn, wave).name
@@ -1959,6 +1960,18 @@ def _closed_message(wave: sa.Row, status: WaveStatus) -> str:
         f"Wave {wave.name!r} closed at {wave.closes_at:%Y-%m-%d %H:%M} UTC and accepts no more answers; "
         "an administrator can reopen it with open_wave."
     )
+
+
+def _invitation_token() -> str:
+    """A fresh random invitation token (24 bytes, URL-safe) that a spreadsheet keeps as written.
+
+    One in 64 URL-safe tokens starts with ``-``, which the exports mark as text with an
+    apostrophe (:func:`surveykit._spreadsheet.neutralise`), so the token in a download would no
+    longer be the one in its link; such a draw is made again.
+    """
+    while (token := secrets.token_urlsafe(24)).startswith(FORMULA_TRIGGERS):
+        pass
+    return token
 
 
 def _token_hash(token: str) -> str:
